@@ -1,0 +1,48 @@
+"""Fixtures shared by every scenario's testinfra verify step."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+
+RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
+
+
+@pytest.fixture(scope="session")
+def check_mode_recap() -> dict[str, dict[str, int]]:
+    """Run the scenario's converge again in check mode; return each host's recap counts.
+
+    Molecule's own `check` step does not assert anything about the result, so the
+    "check mode reports no change" promise is asserted here, once per session.
+    """
+    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
+    run = subprocess.run(
+        ["ansible-playbook", "--check", "--diff", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook],
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    recap = {
+        match["host"]: {key: int(match[key]) for key in ("changed", "unreachable", "failed")}
+        for match in map(RECAP_LINE.match, run.stdout.splitlines())
+        if match
+    }
+    if run.returncode != 0 or not recap:
+        pytest.fail(f"check-mode converge failed (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
+    return recap
+
+
+@pytest.fixture
+def inventory_name(host) -> str:
+    """The molecule instance name of the host under test."""
+    return host.backend.get_hostname()
+
+
+def journal(host, unit: str, lines: int = 40) -> str:
+    """The unit's last journal lines, for failure messages that explain themselves."""
+    return host.run(f"journalctl --no-pager -n {lines} -u {unit}").stdout

@@ -1,0 +1,77 @@
+"""The collection's metadata agrees with the environment `make setup` pins."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import metadata
+from pathlib import Path
+
+import ansible_collections
+import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[2]
+GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+# Task keys written as FQCN: "- community.general.ufw:" or "  ansible.posix.sysctl:".
+FQCN_TASK_KEY = re.compile(r"^\s*(?:- )?(?P<collection>[a-z0-9_]+\.[a-z0-9_]+)\.[a-z0-9_]+:", re.MULTILINE)
+
+
+def shipped_collection_version(fqcn: str) -> Version:
+    """Version of a collection as installed from the pinned `ansible` package."""
+    namespace, name = fqcn.split(".")
+    for root in map(Path, ansible_collections.__path__):
+        manifest = root / namespace / name / "MANIFEST.json"
+        if manifest.is_file():
+            return Version(json.loads(manifest.read_text())["collection_info"]["version"])
+    pytest.fail(f"{fqcn} is not installed in the virtual environment (make setup)")
+
+
+def requirement_lines(name: str) -> list[str]:
+    lines = (ROOT / name).read_text().splitlines()
+    return [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize("requirements", ["requirements.in", "requirements.txt"])
+def test_every_python_dependency_is_pinned_exactly(requirements):
+    unpinned = [line for line in requirement_lines(requirements) if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[A-Za-z0-9_.+\-]+", line)]
+    assert unpinned == []
+
+
+def test_lock_agrees_with_direct_pins():
+    locked = dict(line.split("==") for line in requirement_lines("requirements.txt"))
+    locked = {name.lower(): version for name, version in locked.items()}
+    for line in requirement_lines("requirements.in"):
+        name, version = line.split("==")
+        assert locked[re.sub(r"\[.*\]", "", name).lower()] == version, line
+
+
+def test_installed_environment_matches_the_lock():
+    for line in requirement_lines("requirements.txt"):
+        name, version = line.split("==")
+        assert metadata.version(name) == version, f"{name}: run make setup"
+
+
+@pytest.mark.parametrize("collection", sorted(GALAXY["dependencies"]))
+def test_dependency_range_admits_the_pinned_collection(collection):
+    assert shipped_collection_version(collection) in SpecifierSet(GALAXY["dependencies"][collection])
+
+
+def test_requires_ansible_admits_the_pinned_core():
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    assert Version(metadata.version("ansible-core")) in SpecifierSet(runtime["requires_ansible"])
+
+
+def test_every_collection_used_by_content_is_a_declared_dependency():
+    declared = set(GALAXY["dependencies"]) | {"ansible.builtin", f"{GALAXY['namespace']}.{GALAXY['name']}"}
+    content = [p for folder in ("roles", "playbooks") for p in (ROOT / folder).rglob("*.yml")]
+    used = {match["collection"]: path for path in content for match in FQCN_TASK_KEY.finditer(path.read_text())}
+    undeclared = {collection: str(path.relative_to(ROOT)) for collection, path in used.items() if collection not in declared}
+    assert undeclared == {}
+
+
+def test_build_ignore_keeps_local_state_out_of_the_tarball():
+    ignored = set(GALAXY["build_ignore"])
+    assert {".venv", "build", ".pytest_cache", "collections/ansible_collections"} <= ignored

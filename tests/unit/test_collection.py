@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -75,3 +78,26 @@ def test_every_collection_used_by_content_is_a_declared_dependency():
 def test_build_ignore_keeps_local_state_out_of_the_tarball():
     ignored = set(GALAXY["build_ignore"])
     assert {".venv", "build", ".pytest_cache", "collections/ansible_collections"} <= ignored
+
+
+def run_from_checkout(*argv: str) -> subprocess.CompletedProcess:
+    """Run an Ansible CLI from the repository root, as a user of a plain checkout would."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    command = [str(Path(sys.executable).with_name(argv[0])), *argv[1:]]  # the venv's own CLI
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_checkout_resolves_the_collection_without_installing_it():
+    listing = run_from_checkout("ansible-galaxy", "collection", "list", "stagecraft.webapp")
+    assert listing.returncode == 0, listing.stderr
+    assert str(ROOT / "collections" / "ansible_collections") in listing.stdout
+    assert f"stagecraft.webapp {GALAXY['version']}" in " ".join(listing.stdout.split())
+
+
+@pytest.mark.parametrize("role", sorted(path.name for path in (ROOT / "roles").glob("*/meta/argument_specs.yml")) or ["<none yet>"])
+def test_ansible_doc_renders_each_role_by_fqcn(role):
+    if role == "<none yet>":
+        pytest.skip("no roles yet")
+    doc = run_from_checkout("ansible-doc", "-t", "role", f"stagecraft.webapp.{role}")
+    assert doc.returncode == 0, doc.stderr
+    assert "ENTRY POINT: main" in doc.stdout

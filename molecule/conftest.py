@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -46,3 +47,32 @@ def inventory_name(host) -> str:
 def journal(host, unit: str, lines: int = 40) -> str:
     """The unit's last journal lines, for failure messages that explain themselves."""
     return host.run(f"journalctl --no-pager -n {lines} -u {unit}").stdout
+
+
+def run_playbook(
+    playbook: str, *args: str, extra_vars: dict | None = None, timeout: int = 900
+) -> tuple[subprocess.CompletedProcess, dict[str, dict[str, int]]]:
+    """Run a playbook of the scenario against its inventory; return the run and each host's recap counts.
+
+    `playbook` is relative to the scenario directory; `args` go to ansible-playbook as they are
+    (`--limit HOST`, `--check`); `extra_vars` is passed as JSON. Output is captured uncoloured,
+    so a test can search it (for a secret that must not appear, or an expected message).
+    """
+    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *args]
+    if extra_vars:
+        command += ["--extra-vars", json.dumps(extra_vars)]
+    command.append(os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], playbook))
+    run = subprocess.run(
+        command,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    recap = {
+        match["host"]: {key: int(match[key]) for key in ("changed", "unreachable", "failed")}
+        for match in map(RECAP_LINE.match, run.stdout.splitlines())
+        if match
+    }
+    return run, recap

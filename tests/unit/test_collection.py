@@ -82,7 +82,7 @@ def test_build_ignore_keeps_local_state_out_of_the_tarball():
 
 def run_from_checkout(*argv: str) -> subprocess.CompletedProcess:
     """Run an Ansible CLI from the repository root, as a user of a plain checkout would."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")} | {"ANSIBLE_NOCOLOR": "1"}
     command = [str(Path(sys.executable).with_name(argv[0])), *argv[1:]]  # the venv's own CLI
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 
@@ -94,10 +94,10 @@ def test_checkout_resolves_the_collection_without_installing_it():
     assert f"stagecraft.webapp {GALAXY['version']}" in " ".join(listing.stdout.split())
 
 
-@pytest.mark.parametrize("role", sorted(path.name for path in (ROOT / "roles").glob("*/meta/argument_specs.yml")) or ["<none yet>"])
+@pytest.mark.parametrize("role", sorted(path.parents[1].name for path in (ROOT / "roles").glob("*/meta/argument_specs.yml")) or ["<none yet>"])
 def test_ansible_doc_renders_each_role_by_fqcn(role):
     if role == "<none yet>":
         pytest.skip("no roles yet")
     doc = run_from_checkout("ansible-doc", "-t", "role", f"stagecraft.webapp.{role}")
     assert doc.returncode == 0, doc.stderr
-    assert "ENTRY POINT: main" in doc.stdout
+    assert re.search(r"ENTRY POINT: \W*main\W", doc.stdout), doc.stdout[:500]

@@ -1,0 +1,230 @@
+"""stagecraft.webapp.gunicorn on a live host: a Flask app on a TCP port, a FastAPI app on a
+socket-activated unix socket and an app not deployed yet, as converge.yml sets them up."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from pathlib import Path
+
+import pytest
+from conftest import journal, run_playbook
+
+HERE = Path(__file__).resolve().parent
+SECRET = 'm0lecule-"s3cret"-$HOME-\\x-7f3a9c'
+APPS = {
+    "flask": {
+        "unit": "flask-prod.service",
+        "target": "127.0.0.1:8000",
+        "workers": None,  # 2 * CPUs + 1
+        "max_exposure": 1.5,
+    },
+    "fastapi": {
+        "unit": "fastapi-prod.service",
+        "target": "/run/fastapi-prod/gunicorn.sock",
+        "workers": 2,
+        "max_exposure": 1.0,
+    },
+}
+RESTART_SEC = 2
+BOOT_ALLOWANCE = 15
+
+
+def curl(host, app: str, path: str = "/healthz"):
+    """(status, body) of GET path on the app's port or socket; status 0 when nothing answered."""
+    target = APPS[app]["target"]
+    via = f"--unix-socket {target} http://localhost" if target.startswith("/") else f"http://{target}"
+    answer = host.run(f"curl -sS --max-time 5 -w '\\n%{{http_code}}' {via}{path}")
+    body, status = answer.stdout.rsplit("\n", 1) if "\n" in answer.stdout else ("", answer.stdout)
+    return int(status or 0) if answer.rc == 0 else 0, body
+
+
+def main_pid(host, unit: str) -> int:
+    return int(host.check_output(f"systemctl show -p MainPID --value {unit}"))
+
+
+def workers(host, unit: str) -> list[int]:
+    pid = main_pid(host, unit)
+    return sorted(int(p) for p in host.run(f"ps --ppid {pid} -o pid=").stdout.split()) if pid else []
+
+
+def wait_for(condition, seconds: float, step: float = 0.25):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(step)
+    return condition()
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_app_answers_its_health_endpoint(host, app):
+    status, body = curl(host, app)
+    assert status == 200, journal(host, APPS[app]["unit"])
+    health = json.loads(body)
+    assert health["status"] == "ok"
+    assert health["commit"] == f"molecule-{app}"
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_configured_worker_count_runs(host, app):
+    unit = APPS[app]["unit"]
+    expected = APPS[app]["workers"] or 2 * host.ansible("setup", "gather_subset=min,hardware")["ansible_facts"]["ansible_processor_vcpus"] + 1
+    running = wait_for(lambda: len(workers(host, unit)) == expected and workers(host, unit), 10)
+    assert len(running or workers(host, unit)) == expected, journal(host, unit)
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_unit_is_a_notify_service_that_restarts_on_failure(host, app):
+    unit = APPS[app]["unit"]
+    props = dict(line.split("=", 1) for line in host.check_output(
+        f"systemctl show -p Type -p Restart -p User -p NotifyAccess -p ActiveState -p UnitFileState {unit}").splitlines())
+    assert props == {
+        "Type": "notify", "Restart": "on-failure", "User": f"{app}-prod", "NotifyAccess": "main",
+        "ActiveState": "active", "UnitFileState": "enabled",
+    }, journal(host, unit)
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_exposure_score_meets_the_target(host, app):
+    unit = APPS[app]["unit"]
+    report = host.check_output(f"systemd-analyze security --no-pager {unit}")
+    score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", report)[1])
+    assert score <= APPS[app]["max_exposure"], report
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_environment_file_is_private_and_reaches_the_app(host, app):
+    env = host.file(f"/etc/stagecraft/{app}-prod/env")
+    assert (env.user, env.group, env.mode) == ("root", f"{app}-prod", 0o640)
+    conf_dir = host.file(f"/etc/stagecraft/{app}-prod")
+    assert (conf_dir.user, conf_dir.group, conf_dir.mode) == ("root", f"{app}-prod", 0o750)
+    # The exact value, quotes, $ and backslash included, is what the app's process sees.
+    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{main_pid(host, APPS[app]['unit'])}/environ")
+    assert f"SECRET_KEY={SECRET}" in environ.splitlines()
+    assert json.loads(curl(host, app, "/")[1])["secret_key_set"] is True
+
+
+def test_user_and_directories(host):
+    user = host.user("flask-prod")
+    assert user.shell == "/usr/sbin/nologin"
+    assert user.uid < 1000
+    for path in ("/srv/flask/prod/releases", "/srv/flask/prod/shared"):
+        directory = host.file(path)
+        assert (directory.user, directory.group, directory.mode) == ("flask-prod", "flask-prod", 0o750)
+
+
+def test_unix_socket_belongs_to_the_app_group(host):
+    sock = host.file(APPS["fastapi"]["target"])
+    assert sock.is_socket
+    assert (sock.user, sock.group, sock.mode) == ("fastapi-prod", "fastapi-prod", 0o660)
+    assert host.service("fastapi-prod.socket").is_running
+
+
+def test_file_logs_are_written_and_rotated(host):
+    curl(host, "fastapi")
+    assert host.file("/var/log/fastapi-prod/access.log").contains("/healthz")
+    assert host.run("logrotate --debug /etc/logrotate.d/fastapi-prod").rc == 0
+
+
+def test_app_not_deployed_is_enabled_but_not_started(host):
+    service = host.service("idle-dev.service")
+    assert service.is_enabled
+    assert not service.is_running
+    assert not host.file("/srv/idle/dev/current").exists
+    assert host.file("/srv/idle/dev/releases").is_directory
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_crash_recovery(host, app):
+    unit = APPS[app]["unit"]
+    before = main_pid(host, unit)
+    host.run(f"kill -9 {before}")
+    started = time.monotonic()
+    answered = wait_for(lambda: main_pid(host, unit) not in (0, before) and curl(host, app)[0] == 200, RESTART_SEC + BOOT_ALLOWANCE)
+    assert answered, journal(host, unit)
+    assert time.monotonic() - started <= RESTART_SEC + BOOT_ALLOWANCE
+
+
+def request_loop(host, app: str, action: str) -> dict:
+    script = (HERE / "request_loop.py").read_text()
+    run = host.run(f"python3 -c {shlex.quote(script)} {APPS[app]['target']} {APPS[app]['unit']} {action}")
+    assert run.rc == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_graceful_reload_fails_no_request(host, app):
+    unit = APPS[app]["unit"]
+    master, old_workers = main_pid(host, unit), workers(host, unit)
+    summary = request_loop(host, app, "reload")
+    assert summary["action_rc"] == 0, journal(host, unit)
+    assert summary["failed"] == 0, (summary, journal(host, unit))
+    assert summary["ok"] >= 100
+    # A reload, not a restart: the same master, all workers replaced.
+    assert main_pid(host, unit) == master
+    assert not set(wait_for(lambda: set(workers(host, unit)).isdisjoint(old_workers) and workers(host, unit), 10) or []) & set(old_workers)
+
+
+def test_socket_activated_restart_refuses_no_connection(host):
+    unit = APPS["fastapi"]["unit"]
+    master = main_pid(host, unit)
+    summary = request_loop(host, "fastapi", "restart")
+    assert summary["action_rc"] == 0, journal(host, unit)
+    assert summary["failed"] == 0, (summary, journal(host, unit))
+    assert main_pid(host, unit) != master
+
+
+def test_check_mode_reports_no_change(check_mode_recap, inventory_name):
+    assert check_mode_recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 0}
+
+
+def test_secret_is_never_printed_and_its_change_restarts(host, inventory_name):
+    """Converge with a new secret (the environment file changes), then back: neither value is
+    in the output, with --diff and -v; each change restarts both services."""
+    new_secret = "rotated-" + SECRET[::-1]
+    masters = {app: main_pid(host, spec["unit"]) for app, spec in APPS.items()}
+    run, recap = run_playbook("converge.yml", "--limit", inventory_name, "--diff", "-v",
+                              extra_vars={"molecule_secret_override": new_secret})
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    assert recap[inventory_name]["changed"] > 0
+    assert new_secret not in output and "rotated-" not in output
+    for app, spec in APPS.items():
+        assert main_pid(host, spec["unit"]) != masters[app], journal(host, spec["unit"])
+    run, recap = run_playbook("converge.yml", "--limit", inventory_name, "--diff", "-v")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    assert SECRET not in output and "s3cret" not in output
+    assert wait_for(lambda: all(curl(host, app)[0] == 200 for app in APPS), BOOT_ALLOWANCE)
+
+
+BAD_INPUT = {
+    "workers below 1": ({"gunicorn_app_name": "flask", "gunicorn_workers": 0}, "gunicorn_workers must be at least 1"),
+    "port of another app": ({"gunicorn_app_name": "clash", "gunicorn_port": 8000}, "gunicorn_port 8000 is already used by flask-prod"),
+    "module without colon": ({"gunicorn_app_name": "flask", "gunicorn_app_module": "app"}, 'gunicorn_app_module "app" is not'),
+    "unknown worker class": ({"gunicorn_app_name": "flask", "gunicorn_worker_class": "tornado"}, 'gunicorn_worker_class "tornado" is unknown'),
+    "invalid app name": ({"gunicorn_app_name": "Shop.App"}, 'gunicorn_app_name "Shop.App" is not a valid'),
+}
+SNAPSHOT = (
+    "find /etc/stagecraft /srv /etc/systemd/system /etc/logrotate.d -xdev -not -path '*/.venv/*'"
+    " -printf '%p %m %u %g %s %T@\\n' | sort; getent passwd; getent group;"
+    " systemctl list-units --all --no-legend --plain '*-prod*' '*-dev*' 'clash*'"
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_fails_naming_the_variable_and_changes_nothing(host, inventory_name, case):
+    bad, message = BAD_INPUT[case]
+    before = host.check_output(SNAPSHOT)
+    run, recap = run_playbook("bad_input.yml", "--limit", inventory_name,
+                              extra_vars={"gunicorn_app_module": "app:app", "gunicorn_app_env": "prod", **bad})
+    # The YAML callback may quote and fold the message: compare without line breaks and escapes.
+    output = " ".join((run.stdout + run.stderr).replace('\\"', '"').split())
+    assert run.returncode != 0
+    assert message in output, output[-3000:]
+    assert recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 1}
+    assert host.check_output(SNAPSHOT) == before

@@ -21,7 +21,7 @@ export TESTBED_CA_BUNDLE
 # Scenarios live in molecule/ at the collection root (see README).
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
-.PHONY: help setup lock testbed lint sanity unit molecule test build clean distclean
+.PHONY: help setup lock testbed lint sanity unit molecule test build bench docs clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,12 @@ unit: setup ## pytest tests/unit
 
 molecule: setup testbed ## Every molecule scenario
 	molecule test --all
+
+bench: setup testbed ## Benchmarks (not part of test): results/ and docs/benchmarks.md
+	python benchmarks/gunicorn_servers.py
+
+docs: setup ## Rewrite each role README's variable table from its argument specs
+	python docs/role_docs.py
 
 test: ## lint, sanity, unit, molecule in order; stops at the first failure; times each
 	tests/stages.sh setup testbed lint sanity unit molecule

@@ -101,3 +101,9 @@ def test_ansible_doc_renders_each_role_by_fqcn(role):
     doc = run_from_checkout("ansible-doc", "-t", "role", f"stagecraft.webapp.{role}")
     assert doc.returncode == 0, doc.stderr
     assert re.search(r"ENTRY POINT: \W*main\W", doc.stdout), doc.stdout[:500]
+
+
+def test_setup_run_again_has_nothing_to_do():
+    """`make setup` is keyed on requirements.txt: a second run installs nothing."""
+    question = subprocess.run(["make", "--question", "setup"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert question.returncode == 0, "make setup would run again: " + question.stdout + question.stderr

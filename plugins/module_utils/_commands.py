@@ -1,0 +1,131 @@
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Command lines from named pieces, run through an injected `run_command`.
+
+`run_command(argv, cwd=None, env=None) -> (rc, out, err)` is the only way the deploy logic runs a
+program. `env` updates the inherited environment (AnsibleModule.run_command's `environ_update`);
+`module_run_command(module)` adapts a module, `subprocess_run_command` serves tests and plain use.
+Argument lists only: nothing here builds or runs a shell string.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+
+REDACTED = "********"
+OUTPUT_TAIL_LINES = 20
+
+
+def subprocess_run_command(argv, cwd=None, env=None):
+    """Default `run_command`: the program's rc, stdout and stderr as text; never a shell."""
+    environment = dict(os.environ)
+    environment.update(env or {})
+    try:
+        completed = subprocess.run(list(argv), cwd=cwd, env=environment, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        return 127, "", "cannot run {0}: {1}".format(argv[0], exc)
+    return completed.returncode, completed.stdout, completed.stderr
+
+
+def module_run_command(module):
+    """A `run_command` backed by AnsibleModule.run_command (the module is duck-typed)."""
+
+    def run_command(argv, cwd=None, env=None):
+        return module.run_command(list(argv), cwd=cwd, environ_update=dict(env or {}), check_rc=False)
+
+    return run_command
+
+
+# Formats: each turns one named value into argv pieces; None (or False for flags) gives nothing.
+def as_option(option):
+    """`--option VALUE` as two items."""
+    return lambda value: [] if value is None else [option, str(value)]
+
+
+def as_flag(option):
+    """`--option` when the value is true."""
+    return lambda value: [option] if value else []
+
+
+def as_config():
+    """`-c key=value` for each pair of a dict or list of pairs, in order (git's per-command configuration)."""
+
+    def pieces(value):
+        pairs = sorted(value.items()) if isinstance(value, dict) else list(value or [])
+        return [piece for key, setting in pairs for piece in ("-c", "{0}={1}".format(key, setting))]
+
+    return pieces
+
+
+def as_args():
+    """The value itself (a string or a list of strings) as positional arguments."""
+
+    def pieces(value):
+        if value is None:
+            return []
+        if isinstance(value, (list, tuple)):
+            return [str(item) for item in value]
+        return [str(value)]
+
+    return pieces
+
+
+class CommandLine:
+    """A program and the formats of its named pieces; `argv(order, **values)` builds one command."""
+
+    def __init__(self, program, formats):
+        self.program = program
+        self.formats = dict(formats)
+
+    def argv(self, order, **values):
+        names = order.split() if isinstance(order, str) else list(order)
+        unknown = sorted(set(names) - set(self.formats)) + sorted(set(values) - set(names))
+        if unknown:
+            raise DeployError("internal: unknown or unused command pieces for {0}: {1}".format(self.program, ", ".join(unknown)))
+        argv = [self.program]
+        for name in names:
+            argv.extend(self.formats[name](values.get(name)))
+        return argv
+
+
+def tail(text, lines=OUTPUT_TAIL_LINES):
+    """The last lines of a program's output, for error messages."""
+    return "\n".join((text or "").rstrip().splitlines()[-lines:])
+
+
+class Runner:
+    """Runs argv lists through `run_command`, adds `env`, hides `secrets` in anything it returns."""
+
+    def __init__(self, run_command=None, env=None, secrets=()):
+        self.run_command = run_command or subprocess_run_command
+        self.env = dict(env or {})
+        self.secrets = [secret for secret in secrets if secret]
+
+    def redact(self, text):
+        """`text` with every secret replaced (also applied to argv, which should never hold one)."""
+        if text is None:
+            return text
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def run(self, argv, step, cwd=None, env=None, check=True):
+        """Run one command; with `check`, a non-zero rc raises DeployError naming `step`."""
+        environment = dict(self.env)
+        environment.update(env or {})
+        rc, out, err = self.run_command(list(argv), cwd=cwd, env=environment)
+        out, err = self.redact(out or ""), self.redact(err or "")
+        if check and rc != 0:
+            raise DeployError(
+                "{0} failed (rc={1}): {2}".format(step, rc, tail(err or out, 3) or "no output"),
+                details={"step": step, "rc": rc, "cmd": [self.redact(arg) for arg in argv], "stdout": tail(out), "stderr": tail(err)},
+            )
+        return rc, out, err

@@ -8,6 +8,8 @@ import re
 import subprocess
 
 import pytest
+import testinfra
+import testinfra.host
 
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
 
@@ -36,6 +38,27 @@ def check_mode_recap() -> dict[str, dict[str, int]]:
     if run.returncode != 0 or not recap:
         pytest.fail(f"check-mode converge failed (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
     return recap
+
+
+@pytest.fixture(scope="session")
+def all_hosts(request) -> dict[str, testinfra.host.Host]:
+    """Every host under test by inventory name, built as testinfra builds the `host` fixture.
+
+    For session fixtures that run one playbook against all hosts at once and look at each
+    host around that run; the tests then check their own host's part of the result.
+    """
+    option = request.config.option
+    hosts = testinfra.get_hosts(
+        option.hosts.split(",") if option.hosts else [None],
+        connection=option.connection,
+        ssh_config=option.ssh_config,
+        ssh_identity_file=option.ssh_identity_file,
+        sudo=option.sudo,
+        sudo_user=option.sudo_user,
+        ansible_inventory=option.ansible_inventory,
+        force_ansible=option.force_ansible,
+    )
+    return {each.backend.get_hostname(): each for each in hosts}
 
 
 @pytest.fixture

@@ -28,32 +28,70 @@ PLAIN_EXPOSURE_MIN = 9.0
 
 
 class Run:
-    """One ansible-playbook run against one host, read through the json callback."""
+    """One ansible-playbook run against every host, read through the json callback."""
 
-    def __init__(self, process: subprocess.CompletedProcess, host: str):
+    def __init__(self, process: subprocess.CompletedProcess):
         self.returncode = process.returncode
         self.raw = process.stdout + process.stderr
         start = process.stdout.find("{")
         report = json.loads(process.stdout[start:]) if start >= 0 else {"plays": [], "stats": {}}
-        stats = report["stats"].get(host, {})
-        self.recap = {"changed": stats.get("changed", -1), "failed": stats.get("failures", -1)}
-        results = [
-            task["hosts"][host]
-            for play in report["plays"]
-            for task in play["tasks"]
-            if host in task["hosts"]
-        ]
-        results += [item for result in list(results) for item in result.get("results", []) if isinstance(item, dict)]
-        #: every failure message and debug message of the run, as plain strings
-        self.messages = [str(result["msg"]) for result in results if "msg" in result]
+        self.stats = report["stats"]
+        self.tasks = [task for play in report["plays"] for task in play["tasks"]]
+
+    def on(self, host: str) -> HostRun:
+        """What the run did on one host."""
+        stats = self.stats.get(host, {})
+        recap = {"changed": stats.get("changed", -1), "failed": stats.get("failures", -1)}
+        return HostRun(self, self._results(host), recap)
+
+    def cases(self, host: str) -> dict[str, HostRun]:
+        """What each case of refuse.yml did on one host, by case name (see tasks/refused_case.yml)."""
+        cases: dict[str, list[tuple[str, dict]]] = {}
+        for name, result in self._results(host):
+            if name == CASE_MARKER:
+                cases[result["msg"].removeprefix("case=")] = current = []
+            elif cases:
+                current.append((name, result))
+        return {case: HostRun(self, results) for case, results in cases.items()}
+
+    def _results(self, host: str) -> list[tuple[str, dict]]:
+        return [(task["task"]["name"], task["hosts"][host]) for task in self.tasks if host in task["hosts"]]
+
+    def __repr__(self) -> str:
+        return self.raw[-4000:]
+
+
+class HostRun:
+    """The task results of one host in a run, or in one case of it; the recap counts them unless given."""
+
+    def __init__(self, run: Run, results: list[tuple[str, dict]], recap: dict[str, int] | None = None):
+        self.run = run
+        self.results = results
+        top = [result for _name, result in results]
+        self.recap = recap or {key: sum(bool(result.get(key)) for result in top) for key in ("changed", "failed")}
+        everything = top + [item for result in top for item in result.get("results", []) if isinstance(item, dict)]
+        #: every failure message and debug message, as plain strings
+        self.messages = [str(result["msg"]) for result in everything if "msg" in result]
         #: the text of every diff (what --diff would print)
-        self.diffs = "\n".join(str(diff.get("after", "")) for result in results for diff in _diffs(result))
+        self.diffs = "\n".join(str(diff.get("after", "")) for result in everything for diff in _diffs(result))
 
     def says(self, text: str) -> bool:
         return any(text in message for message in self.messages)
 
+    def probes(self) -> list[dict[str, str]]:
+        """The output of each run of tasks/probe.yml, in order: probe name -> stdout."""
+        return [
+            {item["item"]["key"]: item.get("stdout", "") for item in result["results"]}
+            for name, result in self.results
+            if name == PROBE_TASK
+        ]
+
     def __repr__(self) -> str:
-        return self.raw[-4000:]
+        tasks = "\n".join(
+            f"{name}: changed={result.get('changed', False)} failed={result.get('failed', False)} {result.get('msg', '')}"
+            for name, result in self.results
+        )
+        return f"{tasks}\n{self.run.raw[-2000:]}"
 
 
 def _diffs(result: dict) -> list[dict]:
@@ -61,9 +99,9 @@ def _diffs(result: dict) -> list[dict]:
     return diff if isinstance(diff, list) else [diff]
 
 
-def playbook(name: str, host: str, *extra: str, check: bool = False) -> tuple[Run, dict[str, int]]:
-    """Run one of the scenario's playbooks against one host; return the run and its recap counts."""
-    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host, os.path.join(SCENARIO, name)]
+def playbook(name: str, *extra: str, check: bool = False, timeout: int = 600) -> Run:
+    """Run one of the scenario's playbooks against every host at once."""
+    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], os.path.join(SCENARIO, name)]
     for value in extra:
         command += ["-e", value]
     if check:
@@ -74,14 +112,13 @@ def playbook(name: str, host: str, *extra: str, check: bool = False) -> tuple[Ru
         capture_output=True,
         text=True,
         check=False,
-        timeout=600,
+        timeout=timeout,
     )
-    run = Run(process, host)
-    return run, run.recap
+    return Run(process)
 
 
-def apply_units(host: str, units: list[dict]) -> tuple[Run, dict[str, int]]:
-    return playbook("apply.yml", host, json.dumps({"units": units, "webdemo_greeting": "hello"}))
+def apply_units(units: list[dict], check: bool = False) -> Run:
+    return playbook("apply.yml", json.dumps({"units": units, "webdemo_greeting": "hello"}), check=check)
 
 
 def demo_unit(name: str, **changes) -> dict:
@@ -90,20 +127,24 @@ def demo_unit(name: str, **changes) -> dict:
     return spec
 
 
-def host_state(host) -> dict[str, str]:
-    """What a failed run must leave as it was: unit files, drop-ins and the running processes."""
-    files = host.run(f"find {UNIT_DIR} -xdev \\( -type f -o -type l \\) -printf '%p %s %T@\\n' | sort | sha256sum")
-    return {
-        "files": files.stdout,
-        "webdemo": host.run("systemctl show -p MainPID -p ActiveState -p ActiveEnterTimestamp webdemo.service").stdout,
-        "reloads": str(daemon_reloads(host)),
-    }
+# Shell commands whose output a refused run must leave as it was: unit files and drop-ins, the
+# service's process, and how often systemd reloaded its units since boot (252 logs "Reloading.",
+# 257 "Reloading..."). refuse.yml runs them around each case; the other tests through testinfra.
+HOST_STATE = {
+    "files": f"find {UNIT_DIR} -xdev \\( -type f -o -type l \\) -printf '%p %s %T@\\n' | sort | sha256sum",
+    "webdemo": "systemctl show -p MainPID -p ActiveState -p ActiveEnterTimestamp webdemo.service",
+    "reloads": "journalctl _PID=1 -o cat --no-pager | grep -c -x -E 'Reloading\\.(\\.\\.)?'",
+}
+ANSWER = "curl -sS --max-time 5 http://127.0.0.1:{port}/"
+# ... and what it must still do: answer, and leave no staging directory behind.
+PROBES = {**HOST_STATE, "answer": ANSWER.format(port=8080), "staging": "ls /tmp | grep -c systemd-verify"}
+# Task names in refuse.yml's task files that the test splits and reads its output by.
+CASE_MARKER = "Start a refused case"
+PROBE_TASK = "Probe the host"
 
 
 def daemon_reloads(host) -> int:
-    """How often systemd reloaded its units since boot (252 logs "Reloading.", 257 "Reloading...")."""
-    log = host.run("journalctl _PID=1 -o cat --no-pager").stdout
-    return len(re.findall(r"^Reloading\.(?:\.\.)?$", log, flags=re.MULTILINE))
+    return int(host.run(HOST_STATE["reloads"]).stdout)
 
 
 def show(host, unit: str, *properties: str) -> dict[str, str]:
@@ -119,7 +160,7 @@ def exposure(host, unit: str) -> float:
 
 
 def answer(host, port: int) -> str:
-    return host.run(f"curl -sS --max-time 5 http://127.0.0.1:{port}/").stdout
+    return host.run(ANSWER.format(port=port)).stdout
 
 
 # What the converge left running -----------------------------------------------------------
@@ -276,56 +317,108 @@ def test_check_mode_reports_no_change(check_mode_recap, inventory_name):
     assert check_mode_recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 0}
 
 
-def test_daemon_reload_only_on_change_and_once_per_run(host, inventory_name):
-    before = daemon_reloads(host)
-    pid = show(host, "webdemo.service", "MainPID")["MainPID"]
-    run, recap = playbook("converge.yml", inventory_name)
-    assert recap == {"changed": 0, "failed": 0}, run
-    assert daemon_reloads(host) == before, "an idempotent run reloaded systemd"
+def observe(all_hosts) -> dict[str, dict]:
+    """What the greeting tests look at on each host between two runs."""
+    return {
+        name: {
+            "reloads": daemon_reloads(host),
+            **show(host, "webdemo.service", "Environment", "MainPID"),
+            "answer": answer(host, 8080),
+        }
+        for name, host in all_hosts.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def greeting_runs(all_hosts) -> dict[str, tuple[Run | None, dict[str, dict]]]:
+    """Converge unchanged, then with another greeting in check mode and for real, then back;
+    each step's run (None for the start) and what every host showed after it."""
+    steps = {"start": (None, observe(all_hosts))}
+    for step, extra, check in (
+        ("unchanged", (), False),
+        ("check", ("webdemo_greeting=bonjour",), True),
+        ("changed", ("webdemo_greeting=bonjour",), False),
+        ("restored", (), False),  # always runs: no test stops the sequence half-way
+    ):
+        run = playbook("converge.yml", *extra, check=check)
+        steps[step] = (run, observe(all_hosts))
+    return steps
+
+
+def test_daemon_reload_only_on_change_and_once_per_run(greeting_runs, host, inventory_name):
+    def step(name: str) -> tuple[HostRun, dict]:
+        run, seen = greeting_runs[name]
+        return run.on(inventory_name), seen[inventory_name]
+
+    start = greeting_runs["start"][1][inventory_name]
+    before, pid = start["reloads"], start["MainPID"]
+    run, seen = step("unchanged")
+    assert run.recap == {"changed": 0, "failed": 0}, run
+    assert seen["reloads"] == before, "an idempotent run reloaded systemd"
 
     # Check mode sees the change to two units and reports it, without touching the host.
-    run, recap = playbook("converge.yml", inventory_name, "webdemo_greeting=bonjour", check=True)
-    assert recap["failed"] == 0 and recap["changed"] > 0, run
+    run, seen = step("check")
+    assert run.recap["failed"] == 0 and run.recap["changed"] > 0, run
     assert "Environment=GREETING=bonjour" in run.diffs  # --diff shows the unit diff
-    assert show(host, "webdemo.service", "Environment")["Environment"].startswith("GREETING=hello")
-    assert daemon_reloads(host) == before
+    assert seen["Environment"].startswith("GREETING=hello")
+    assert seen["reloads"] == before
 
-    try:
-        run, recap = playbook("converge.yml", inventory_name, "webdemo_greeting=bonjour")
-        assert recap["failed"] == 0, run
-        assert run.says('systemd_changed_units=["webdemo-plain.service", "webdemo.service"]'), run.messages
-        assert daemon_reloads(host) == before + 1, "two changed units, one daemon-reload"
-        assert show(host, "webdemo.service", "Environment")["Environment"].startswith("GREETING=bonjour")
-        assert show(host, "webdemo.service", "MainPID")["MainPID"] != pid, "changed unit was not restarted"
-        assert answer(host, 8080) == "stagecraft systemd demo\n", journal(host, "webdemo.service")
-    finally:
-        run, recap = playbook("converge.yml", inventory_name)
-    assert recap["failed"] == 0, run
-    assert daemon_reloads(host) == before + 2
+    run, seen = step("changed")
+    assert run.recap["failed"] == 0, run
+    assert run.says('systemd_changed_units=["webdemo-plain.service", "webdemo.service"]'), run.messages
+    assert seen["reloads"] == before + 1, "two changed units, one daemon-reload"
+    assert seen["Environment"].startswith("GREETING=bonjour")
+    assert seen["MainPID"] != pid, "changed unit was not restarted"
+    assert seen["answer"] == "stagecraft systemd demo\n", journal(host, "webdemo.service")
+
+    run, seen = step("restored")
+    assert run.recap["failed"] == 0, run
+    assert seen["reloads"] == before + 2
 
 
-def test_check_mode_on_a_new_unit_reports_it_and_installs_nothing(host, inventory_name):
+@pytest.fixture(scope="session")
+def new_unit_check_run() -> Run:
     fresh = {"name": "fresh.service", "sections": {"Service": {"ExecStart": "/usr/bin/sleep infinity"}}}
-    run, recap = playbook("apply.yml", inventory_name, json.dumps({"units": [fresh]}), check=True)
-    assert recap["failed"] == 0 and recap["changed"] > 0, run
+    return apply_units([fresh], check=True)
+
+
+def test_check_mode_on_a_new_unit_reports_it_and_installs_nothing(new_unit_check_run, host, inventory_name):
+    run = new_unit_check_run.on(inventory_name)
+    assert run.recap["failed"] == 0 and run.recap["changed"] > 0, run
     assert "ExecStart=/usr/bin/sleep infinity" in run.diffs
     assert not host.file(f"{UNIT_DIR}/fresh.service").exists
 
 
-def test_removed_drop_in_and_absent_unit_are_cleaned_up(host, inventory_name):
+@pytest.fixture(scope="session")
+def cleanup_runs(all_hosts) -> tuple[Run, dict[str, dict[str, bool]], Run]:
+    """Add a drop-in and a unit, then take both away again; both runs, and what every host
+    showed between them."""
     extra = {"name": "extra.service", "sections": {"Service": {"ExecStart": "/usr/bin/sleep infinity"}}}
     webdemo = demo_unit("webdemo.service")
     webdemo["dropins"] = webdemo["dropins"] + [{"name": "20-extra.conf", "sections": {"Service": {"Environment": "EXTRA=1"}}}]
     webdemo["dropins"][0]["sections"]["Service"]["Environment"] = ["GREETING=hello", "MODE=demo"]
-    try:
-        run, recap = apply_units(inventory_name, [webdemo, extra])
-        assert recap["failed"] == 0, run
-        assert host.file(f"{UNIT_DIR}/webdemo.service.d/20-extra.conf").exists
-        assert host.service("extra.service").is_running, journal(host, "extra.service")
-    finally:
-        webdemo["dropins"] = webdemo["dropins"][:1]
-        run, recap = apply_units(inventory_name, [webdemo, {"name": "extra.service", "present": False}])
-    assert recap["failed"] == 0, run
+    added = apply_units([webdemo, extra])
+    seen = {
+        name: {
+            "dropin": host.file(f"{UNIT_DIR}/webdemo.service.d/20-extra.conf").exists,
+            "running": host.service("extra.service").is_running,
+            "journal": journal(host, "extra.service"),
+        }
+        for name, host in all_hosts.items()
+    }
+    webdemo["dropins"] = webdemo["dropins"][:1]
+    removed = apply_units([webdemo, {"name": "extra.service", "present": False}])
+    return added, seen, removed
+
+
+def test_removed_drop_in_and_absent_unit_are_cleaned_up(cleanup_runs, host, inventory_name):
+    added, seen, removed = cleanup_runs
+    run, seen = added.on(inventory_name), seen[inventory_name]
+    assert run.recap["failed"] == 0, run
+    assert seen["dropin"]
+    assert seen["running"], seen["journal"]
+    run = removed.on(inventory_name)
+    assert run.recap["failed"] == 0, run
     assert not host.file(f"{UNIT_DIR}/webdemo.service.d/20-extra.conf").exists
     assert host.file(f"{UNIT_DIR}/webdemo.service.d/10-environment.conf").exists
     assert not host.file(f"{UNIT_DIR}/extra.service").exists
@@ -390,14 +483,23 @@ REFUSED = {
 }
 
 
+@pytest.fixture(scope="session")
+def refused_run() -> Run:
+    """Every case of REFUSED in one run of refuse.yml, each with the probes before and after it."""
+    cases = [{"name": case, "units": units()} for case, (units, _message, _detail) in sorted(REFUSED.items())]
+    return playbook("refuse.yml", json.dumps({"cases": cases, "probes": PROBES, "webdemo_greeting": "hello"}), timeout=1800)
+
+
 @pytest.mark.parametrize("case", sorted(REFUSED))
-def test_refused_run_fails_with_message_and_changes_nothing(host, inventory_name, case):
-    units, message, detail = REFUSED[case]
-    before = host_state(host)
-    run, recap = apply_units(inventory_name, units())
-    assert run.returncode != 0 and recap == {"changed": 0, "failed": 1}, run
+def test_refused_run_fails_with_message_and_changes_nothing(refused_run, host, inventory_name, case):
+    _units, message, detail = REFUSED[case]
+    # Each case's failure is rescued so that the next one runs: the run itself succeeds.
+    assert refused_run.returncode == 0, refused_run
+    run = refused_run.cases(inventory_name)[case]
+    assert run.recap == {"changed": 0, "failed": 1}, run
     assert run.says(message), run.messages
     assert run.says(detail), run.messages
-    assert host_state(host) == before
-    assert answer(host, 8080) == "stagecraft systemd demo\n", journal(host, "webdemo.service")
-    assert host.run("ls /tmp | grep -c systemd-verify").stdout.strip() in ("", "0"), "staging directory left behind"
+    before, after = run.probes()
+    assert {key: after[key] for key in HOST_STATE} == {key: before[key] for key in HOST_STATE}
+    assert after["answer"] == "stagecraft systemd demo\n", journal(host, "webdemo.service")
+    assert after["staging"].strip() in ("", "0"), "staging directory left behind"

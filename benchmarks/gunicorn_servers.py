@@ -48,6 +48,8 @@ RESULTS = ROOT / "benchmarks" / "results" / "gunicorn_servers.json"
 QUICK_RESULTS = ROOT / "benchmarks" / "results" / "gunicorn_servers-quick.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 ROLE_PLAYBOOK = ROOT / "benchmarks" / "gunicorn_role.yml"
+# The ansible-playbook installed beside this interpreter (.venv), also when .venv is not activated.
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 APP_DIR = ROOT / "examples" / "flask"
 IMAGE = "stagecraft-testbed:debian12"
 
@@ -710,7 +712,7 @@ class GunicornRole(Variant):
             extra_file = Path(scratch) / "vars.json"
             extra_file.write_text(json.dumps(extra), encoding="utf-8")
             result = run(
-                ["ansible-playbook", "-i", f"{self.host.name},", "-c", "community.docker.docker", "-e", f"@{extra_file}", str(ROLE_PLAYBOOK)],
+                [ANSIBLE_PLAYBOOK, "-i", f"{self.host.name},", "-c", "community.docker.docker", "-e", f"@{extra_file}", str(ROLE_PLAYBOOK)],
                 timeout=1200,
                 check=False,
                 cwd=ROOT,

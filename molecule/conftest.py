@@ -21,20 +21,7 @@ def check_mode_recap() -> dict[str, dict[str, int]]:
     Molecule's own `check` step does not assert anything about the result, so the
     "check mode reports no change" promise is asserted here, once per session.
     """
-    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
-    run = subprocess.run(
-        ["ansible-playbook", "--check", "--diff", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook],
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    recap = {
-        match["host"]: {key: int(match[key]) for key in ("changed", "unreachable", "failed")}
-        for match in map(RECAP_LINE.match, run.stdout.splitlines())
-        if match
-    }
+    run, recap = run_playbook("converge.yml", "--check", "--diff")
     if run.returncode != 0 or not recap:
         pytest.fail(f"check-mode converge failed (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
     return recap

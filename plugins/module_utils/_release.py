@@ -373,8 +373,11 @@ class ReleaseResult:
         return {"release_id": self.release_id, "path": self.path, "changed": self.changed, "marker": self.marker}
 
 
-def create_release(mirror, releases_dir, resolved, new_release_id, now=None):
-    """Reuse an intact release of the commit, or build releases/<id> in a hidden sibling and rename it."""
+def create_release(mirror, releases_dir, resolved, new_release_id, now=None, prepare=None):
+    """Reuse an intact release of the commit, or build releases/<id> in a hidden sibling and rename it.
+
+    `prepare(staging_path)` finishes a new release before it gets its name (shared links, owner).
+    """
     existing = find_release(releases_dir, resolved.commit)
     if existing:
         path = os.path.join(releases_dir, existing)
@@ -395,6 +398,8 @@ def create_release(mirror, releases_dir, resolved, new_release_id, now=None):
         argv = TAR.argv("extract owner file directory", extract=True, owner=True, file=tarball, directory=staging)
         mirror.runner.run(argv, step="unpack {0}".format(resolved.commit))
         os.chmod(staging, 0o755)
+        if prepare is not None:
+            prepare(staging)
         created = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
         marker = {"commit": resolved.commit, "ref": resolved.ref, "release_id": new_release_id,
                   "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "state": "pending"}
@@ -407,3 +412,45 @@ def create_release(mirror, releases_dir, resolved, new_release_id, now=None):
         if os.path.exists(tarball):
             os.unlink(tarball)
     return ReleaseResult(new_release_id, final, True, marker)
+
+
+def check_relative(path, what):
+    """A path inside the release: relative, normalised, no `..`."""
+    if not path or os.path.isabs(path) or os.path.normpath(path) != path.rstrip("/") or path.split("/")[0] in ("..", "."):
+        raise DeployError("{0} {1!r} must be a relative path inside the release, without '..'".format(what, path), details={"path": path})
+    return path.rstrip("/")
+
+
+def shared_links(release_path, final_path, shared_dir, shared_dirs=(), shared_files=()):
+    """Replace each shared path in a new release with a relative link into shared/ (dirs made there if missing).
+
+    Returns the directories it made in shared/, so the caller can hand them to the app's user.
+    A shared file must exist already: the deploy cannot guess its content (an .env, a key).
+    """
+    made = []
+    for name, is_dir in [(check_relative(item, "shared dir"), True) for item in shared_dirs] + \
+            [(check_relative(item, "shared file"), False) for item in shared_files]:
+        source = os.path.join(shared_dir, name)
+        if is_dir and not os.path.isdir(source):
+            os.makedirs(source, 0o750)
+            made.append(source)
+        elif not is_dir and not os.path.isfile(source):
+            raise DeployError("shared file {0} does not exist; put it there before deploying".format(source), details={"path": source})
+        link = os.path.join(release_path, name)
+        if os.path.isdir(link) and not os.path.islink(link):
+            shutil.rmtree(link)
+        elif os.path.lexists(link):
+            os.unlink(link)
+        parent = os.path.dirname(link)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, 0o755)
+        os.symlink(os.path.relpath(source, os.path.dirname(os.path.join(final_path, name))), link)
+    return made
+
+
+def chown_tree(path, uid, gid):
+    """Give a release tree (links included, not followed) to the app's user."""
+    os.lchown(path, uid, gid)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, gid)

@@ -1,0 +1,251 @@
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The health-gated switch: a release takes traffic only after it has answered its health check.
+
+1. The release runs as a candidate, `<app>-<env>@<release id>.service` (a template unit the gunicorn
+   role installs: the same hardening, the release's own venv, one worker, its own Unix socket), and
+   its health URL is probed there while the old release keeps serving. A failed probe stops the
+   candidate, marks the release failed and changes nothing else.
+2. `current` is switched atomically and the service restarted. gunicorn's HUP would keep the old
+   venv and master; a restart starts the new release's own. With socket activation systemd holds the
+   listening socket through the restart, so clients wait in its backlog instead of being refused.
+3. The service is probed again; a failure switches `current` back, restarts and probes the previous
+   release, marks the new one failed and reports the rollback.
+
+The gunicorn role's record (/etc/stagecraft/<app>-<env>/gunicorn.json) names the units and sockets.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import time
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, set_state
+from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
+from ansible_collections.stagecraft.webapp.plugins.module_utils._switch import switch
+
+PROBE_TIMEOUT = 5.0
+JOURNAL_LINES = 20
+ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+class ServiceRecord:
+    """What the gunicorn role recorded about an app's instance."""
+
+    def __init__(self, data, path):
+        missing = [key for key in ("unit", "listen", "candidate_unit", "candidate_socket") if not data.get(key)]
+        if missing:
+            raise DeployError("{0} lacks {1}: run the gunicorn role of this app and environment first".format(path, ", ".join(missing)),
+                              details={"path": path})
+        self.path = path
+        self.unit = data["unit"]
+        self.socket_unit = data["unit"].rsplit(".", 1)[0] + ".socket" if data.get("socket_activation") else None
+        self.listen = data["listen"]
+        self.address = data.get("address")
+        self.port = data.get("port")
+        self.socket = data.get("socket")
+        self.candidate_unit = data["candidate_unit"]
+        self.candidate_socket = data["candidate_socket"]
+
+    @classmethod
+    def load(cls, path):
+        try:
+            with open(path) as handle:
+                return cls(json.load(handle), path)
+        except (OSError, ValueError) as exc:
+            raise DeployError("cannot read {0} ({1}): run the gunicorn role of this app and environment first".format(path, exc), details={"path": path})
+
+    def service_target(self):
+        if self.listen == "unix":
+            return self.socket
+        return (ANY_ADDRESS.get(self.address, self.address), int(self.port))
+
+    def candidate(self, release_id):
+        """The candidate unit and its socket for one release (the template's %i is the release id)."""
+        return self.candidate_unit.replace("@.", "@" + release_id + "."), self.candidate_socket.replace("%i", release_id)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+class Health:
+    """The health check: GET `path` with `host` as Host must answer `status` within `timeout` seconds."""
+
+    def __init__(self, path="/healthz", status=200, host="localhost", timeout=60.0, interval=0.5):
+        if not path.startswith("/"):
+            raise DeployError("the health check path must start with /, not {0!r}".format(path))
+        self.path, self.status, self.host, self.timeout, self.interval = path, int(status), host, float(timeout), float(interval)
+
+    def ask(self, target):
+        """One request; (status, None) or (None, error text)."""
+        if isinstance(target, tuple):
+            connection = http.client.HTTPConnection(target[0], target[1], timeout=PROBE_TIMEOUT)
+        else:
+            connection = _UnixConnection(target, PROBE_TIMEOUT)
+        try:
+            connection.request("GET", self.path, headers={"Host": self.host, "User-Agent": "stagecraft-health-check"})
+            answer = connection.getresponse()
+            answer.read()
+            return answer.status, None
+        except (OSError, http.client.HTTPException) as exc:
+            return None, "{0}: {1}".format(type(exc).__name__, exc)
+        finally:
+            connection.close()
+
+    def wait(self, target, still_running=None, sleep=time.sleep, clock=time.monotonic):
+        """Probe until the expected status, the deadline, or `still_running()` says the server died."""
+        started = clock()
+        attempts, last = 0, None
+        while True:
+            attempts += 1
+            status, error = self.ask(target)
+            last = "HTTP {0}".format(status) if status is not None else error
+            if status == self.status:
+                return {"healthy": True, "answer": last, "attempts": attempts, "seconds": round(clock() - started, 2)}
+            if clock() - started >= self.timeout or (still_running is not None and not still_running()):
+                return {"healthy": False, "answer": last, "attempts": attempts, "seconds": round(clock() - started, 2)}
+            sleep(self.interval)
+
+
+class Systemd:
+    def __init__(self, runner):
+        self.runner = runner
+
+    def act(self, verb, unit):
+        self.runner.run(["systemctl", verb, unit], step="systemctl {0} {1}".format(verb, unit))
+
+    def state(self, unit):
+        _rc, out, _err = self.runner.run(["systemctl", "is-active", unit], step="systemctl is-active", check=False)
+        return out.strip()
+
+    def journal(self, unit, since):
+        _rc, out, err = self.runner.run(["journalctl", "--unit", unit, "--since", "@{0}".format(int(since)), "--lines", str(JOURNAL_LINES),
+                                         "--no-pager", "--output", "cat"], step="journalctl", check=False)
+        return (out or err).rstrip().splitlines()[-JOURNAL_LINES:]
+
+
+class Activator:
+    """Switches one environment (`base`) to a release, gated by `health`, hooks around the switch.
+
+    `load_record` is a callable returning the ServiceRecord, so questions work before the service exists.
+    """
+
+    def __init__(self, base, load_record, health, runner, hooks, clock=time.time):
+        self.base = base
+        self._load_record = load_record
+        self._record = None
+        self.releases_dir = os.path.join(base, "releases")
+        self.current_link = os.path.join(base, "current")
+        self.health = health
+        self.systemd = Systemd(runner)
+        self.hooks = hooks
+        self.clock = clock
+
+    @property
+    def record(self):
+        """The service record, read when first needed (`load_record()` returns a ServiceRecord)."""
+        if self._record is None:
+            self._record = self._load_record()
+        return self._record
+
+    def choose(self, release_id=None, rollback=False):
+        """The release to activate: the one named, or with `rollback` the previous good one (or the named good one)."""
+        current_id = current_release(self.current_link, self.releases_dir)
+        releases = list_releases(self.releases_dir)
+        if rollback:
+            return rollback_target(releases, current_id, release_id).release_id, current_id
+        if not release_id:
+            raise DeployError("name the release to activate, or ask for a rollback")
+        known = dict((release.release_id, release) for release in releases)
+        if release_id not in known:
+            raise DeployError("there is no release {0} in {1}".format(release_id, self.releases_dir), details={"release": release_id})
+        if known[release_id].state not in ("pending", "good"):
+            raise DeployError("release {0} is {1}: it cannot take traffic; deploy its commit again to make a fresh release".format(
+                release_id, known[release_id].state), details={"release": release_id, "state": known[release_id].state})
+        return release_id, current_id
+
+    def needed(self, release_id, current_id):
+        """Question: does activating change anything? (not current, or current but not yet proved good)"""
+        marker = read_marker(os.path.join(self.releases_dir, release_id)) or {}
+        return release_id != current_id or marker.get("state") != "good"
+
+    def activate(self, release_id, current_id):
+        """Prove, switch, restart, prove again; returns what happened or raises DeployError after undoing the switch."""
+        release_path = os.path.join(self.releases_dir, release_id)
+        venv_path = os.path.join(release_path, ".venv")
+        result = {"release_id": release_id, "previous_release_id": current_id, "rolled_back": False}
+        self.hooks.run("before_switch", release_path, venv_path)
+        result["candidate"] = self._prove_candidate(release_id)
+        switch(self.current_link, os.path.join("releases", release_id))
+        result["service"] = self._restart_and_prove()
+        if not result["service"]["healthy"]:
+            self._undo(release_id, current_id, result["service"])
+        set_state(release_path, "good")
+        self.hooks.run("after_switch", release_path, venv_path)
+        return result
+
+    def _prove_candidate(self, release_id):
+        unit, sock = self.record.candidate(release_id)
+        since = self.clock()
+        try:
+            self.systemd.act("start", unit)
+            outcome = self.health.wait(sock, still_running=lambda: self.systemd.state(unit) in ("active", "activating", "reloading"))
+        except DeployError as exc:
+            outcome = {"healthy": False, "answer": exc.message, "attempts": 0, "seconds": 0}
+        if not outcome["healthy"]:
+            outcome["journal"] = self.systemd.journal(unit, since)
+        self.systemd.runner.run(["systemctl", "stop", unit], step="stop the candidate", check=False)
+        if not outcome["healthy"]:
+            set_state(os.path.join(self.releases_dir, release_id), "failed")
+            raise DeployError(
+                "release {0} failed its health check before taking traffic: GET {1} answered {2} after {3} s, expected HTTP {4}; "
+                "nothing was switched, the previous release still serves".format(release_id, self.health.path, outcome["answer"],
+                                                                                 outcome["seconds"], self.health.status),
+                details={"release_id": release_id, "candidate": outcome, "rolled_back": False})
+        return outcome
+
+    def _restart_and_prove(self):
+        since = self.clock()
+        outcome = None
+        try:
+            if self.record.socket_unit:
+                self.systemd.act("start", self.record.socket_unit)
+            self.systemd.act("restart", self.record.unit)
+        except DeployError as exc:
+            outcome = {"healthy": False, "answer": exc.message, "attempts": 0, "seconds": 0}
+        if outcome is None:
+            outcome = self.health.wait(self.record.service_target())
+        if not outcome["healthy"]:
+            outcome["journal"] = self.systemd.journal(self.record.unit, since)
+        return outcome
+
+    def _undo(self, release_id, previous_id, failed):
+        set_state(os.path.join(self.releases_dir, release_id), "failed")
+        details = {"release_id": release_id, "service": failed, "rolled_back": False, "previous_release_id": previous_id}
+        if not previous_id:
+            raise DeployError("release {0} passed as a candidate but the service failed its health check ({1}); there is no previous "
+                              "release to go back to".format(release_id, failed["answer"]), details=details)
+        switch(self.current_link, os.path.join("releases", previous_id))
+        back = self._restart_and_prove()
+        details.update({"rolled_back": back["healthy"], "rollback": back})
+        raise DeployError(
+            "release {0} failed its health check after the switch ({1}); rolled back to {2}, which {3}".format(
+                release_id, failed["answer"], previous_id, "serves again" if back["healthy"] else "fails its health check too: " + back["answer"]),
+            details=details)

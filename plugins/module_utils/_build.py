@@ -1,0 +1,255 @@
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The build of a release: a virtual environment per dependency set, an optional npm build, hooks.
+
+A venv lives in `venvs/<dependency hash>/` and is shared by every release whose dependency files
+hash the same, so a code-only deploy installs nothing. A venv cannot be moved (its scripts' #! lines
+name its path), so it is built in place and counts only once its marker exists; a directory without
+the marker is a build that died and is made again. The release reaches it through a relative
+`.venv` link. Questions (`dependency_hash`, `plan_build`) change nothing; `build` acts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, write_marker
+
+VENV_MARKER = ".stagecraft-venv.json"
+VENV_LINK = ".venv"
+NPM_MARKER = ".stagecraft-npm.json"
+INCLUDE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
+PIP_QUIET = ["--no-input", "--disable-pip-version-check", "--quiet"]
+
+
+def _included_files(path):
+    """Files a requirements file pulls in with -r/-c, relative to it (they change the dependency set too)."""
+    found = []
+    with open(path) as handle:
+        for line in handle:
+            words = line.split("#", 1)[0].split()
+            for position, word in enumerate(words):
+                for option in INCLUDE_OPTIONS:
+                    if word == option and position + 1 < len(words):
+                        found.append(words[position + 1])
+                    elif word.startswith(option + "=") and option.startswith("--"):
+                        found.append(word.split("=", 1)[1])
+    return [os.path.normpath(os.path.join(os.path.dirname(path), name)) for name in found if "://" not in name]
+
+
+def dependency_files(release_path, requirements):
+    """Every file that defines the dependency set, listed ones first, includes followed; missing ones refused."""
+    pending = [os.path.join(release_path, name) for name in requirements]
+    seen = []
+    while pending:
+        path = os.path.normpath(pending.pop(0))
+        if path in seen:
+            continue
+        if not os.path.isfile(path):
+            raise DeployError("dependency file {0} does not exist in the release".format(os.path.relpath(path, release_path)),
+                              details={"path": path, "requirements": list(requirements)})
+        seen.append(path)
+        if not path.endswith(".toml"):
+            pending.extend(_included_files(path))
+    return seen
+
+
+def dependency_hash(release_path, requirements, python_version, pip_args=()):
+    """sha256 (first 16 hex) over the Python version, pip's extra arguments and each dependency file's name and content."""
+    digest = hashlib.sha256()
+    digest.update(python_version.encode() + b"\0")
+    digest.update(json.dumps(list(pip_args)).encode() + b"\0")
+    for path in dependency_files(release_path, requirements):
+        digest.update(os.path.relpath(path, release_path).encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(handle.read() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def pyproject_dependencies(path):
+    """[project].dependencies of a pyproject.toml (the project itself is not installed: the venv is shared)."""
+    try:
+        import tomllib
+    except ImportError:
+        raise DeployError("reading {0} needs Python 3.11 or later on the host (tomllib); list a requirements file instead".format(path))
+    with open(path, "rb") as handle:
+        try:
+            data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise DeployError("{0} is not valid TOML: {1}".format(path, exc), details={"path": path})
+    dependencies = data.get("project", {}).get("dependencies", [])
+    if not isinstance(dependencies, list) or not all(isinstance(item, str) for item in dependencies):
+        raise DeployError("{0}: [project].dependencies must be a list of strings".format(path), details={"path": path})
+    return dependencies
+
+
+def venv_is_complete(venv_path, wanted_hash):
+    try:
+        with open(os.path.join(venv_path, VENV_MARKER)) as handle:
+            return json.load(handle).get("hash") == wanted_hash
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def link_target(venv_hash):
+    """What releases/<id>/.venv points to: relative, so the tree can be moved."""
+    return os.path.join("..", "..", "venvs", venv_hash)
+
+
+class BuildPlan:
+    """What a build would do for one release; `changed` when anything is missing."""
+
+    def __init__(self, venv_hash, venv_path, build_venv, link_venv, npm_hash, build_npm, run_hooks):
+        self.venv_hash = venv_hash
+        self.venv_path = venv_path
+        self.build_venv = build_venv
+        self.link_venv = link_venv
+        self.npm_hash = npm_hash
+        self.build_npm = build_npm
+        self.run_hooks = run_hooks
+
+    @property
+    def changed(self):
+        return self.build_venv or self.link_venv or self.build_npm or self.run_hooks
+
+    def as_dict(self):
+        return {"venv_hash": self.venv_hash, "venv": self.venv_path, "build_venv": self.build_venv, "link_venv": self.link_venv,
+                "npm_hash": self.npm_hash, "build_npm": self.build_npm, "run_hooks": self.run_hooks}
+
+
+class Builder:
+    """Builds releases of one environment (`base`: <root>/<app>/<env>) as `hooks.user` would by hand."""
+
+    def __init__(self, base, hooks, python="/usr/bin/python3", requirements=("requirements.txt",), pip_args=(), pip_env=None, npm_dir=None,
+                 npm_script="build"):
+        self.base = base
+        self.pip_env = dict(pip_env or {})
+        self.hooks = hooks
+        self.python = python
+        self.requirements = list(requirements)
+        self.pip_args = list(pip_args)
+        self.npm_dir = npm_dir
+        self.npm_script = npm_script
+        self.venvs = os.path.join(base, "venvs")
+        self.cache = os.path.join(base, "cache")
+
+    def python_version(self):
+        _rc, out, _err = self.hooks.runner.run([self.python, "-c", "import sys; print(sys.version)"], step="ask {0} its version".format(self.python))
+        return out.strip()
+
+    def npm_hash(self, release_path):
+        """The lockfile's hash: an npm build is redone when the release is new or its lockfile changed."""
+        lockfile = os.path.join(release_path, self.npm_dir, "package-lock.json")
+        if not os.path.isfile(lockfile):
+            raise DeployError("npm build of {0} needs {1}/package-lock.json (npm ci installs exactly what it pins)".format(release_path, self.npm_dir),
+                              details={"path": lockfile})
+        with open(lockfile, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()[:16]
+
+    def plan(self, release_path):
+        """Questions only: which venv the release needs and what is missing."""
+        marker = read_marker(release_path)
+        if marker is None:
+            raise DeployError("{0} is not a release (no marker); run the release step first".format(release_path), details={"path": release_path})
+        venv_hash = dependency_hash(release_path, self.requirements, self.python_version(), self.pip_args)
+        venv_path = os.path.join(self.venvs, venv_hash)
+        link = os.path.join(release_path, VENV_LINK)
+        linked = os.path.islink(link) and os.readlink(link) == link_target(venv_hash)
+        npm_hash = self.npm_hash(release_path) if self.npm_dir else None
+        npm_built = bool(self.npm_dir) and (marker.get("npm") == npm_hash)
+        return BuildPlan(venv_hash, venv_path, not venv_is_complete(venv_path, venv_hash), not linked,
+                         npm_hash, bool(self.npm_dir) and not npm_built, marker.get("built") is not True)
+
+    def build(self, release_path, plan):
+        """Carry out a plan; hooks run around it, in the release, as the app's user."""
+        if not plan.changed:
+            return False
+        self.hooks.run("before_build", release_path, plan.venv_path)
+        if plan.build_venv:
+            self._build_venv(release_path, plan)
+        if plan.link_venv:
+            self._link_venv(release_path, plan.venv_hash)
+        if plan.build_npm:
+            self._build_npm(release_path)
+        self.hooks.run("after_build", release_path, plan.venv_path)
+        marker = read_marker(release_path)
+        marker.update({"venv": plan.venv_hash, "built": True})
+        if plan.npm_hash:
+            marker["npm"] = plan.npm_hash
+        write_marker(release_path, marker)
+        return True
+
+    def _build_venv(self, release_path, plan):
+        for directory in (self.venvs, self.cache):
+            self.hooks.make_directory(directory)
+        if os.path.lexists(plan.venv_path):
+            shutil.rmtree(plan.venv_path)
+        run = self.hooks.run_as_user
+        run([self.python, "-m", "venv", plan.venv_path], step="create the virtual environment", cwd=release_path)
+        pip = os.path.join(plan.venv_path, "bin", "pip")
+        env = dict(self.pip_env, PIP_CACHE_DIR=os.path.join(self.cache, "pip"))
+        run([pip, "install"] + PIP_QUIET + self.pip_args + self._requirement_args(release_path, plan.venv_path),
+            step="pip install", cwd=release_path, env=env)
+        record = {"hash": plan.venv_hash, "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "requirements": self.requirements, "python": self.python}
+        self.hooks.write_file(os.path.join(plan.venv_path, VENV_MARKER), json.dumps(record, sort_keys=True, indent=1) + "\n")
+
+    def _requirement_args(self, release_path, venv_path):
+        """pip's arguments for the listed files; a pyproject.toml's dependencies go through a file in the venv."""
+        args = []
+        for name in self.requirements:
+            path = os.path.join(release_path, name)
+            if os.path.basename(name) == "pyproject.toml":
+                listed = os.path.join(venv_path, ".stagecraft-pyproject-requirements.txt")
+                self.hooks.write_file(listed, "".join(line + "\n" for line in pyproject_dependencies(path)))
+                path = listed
+            args.extend(["--requirement", path])
+        return args
+
+    def _link_venv(self, release_path, venv_hash):
+        link = os.path.join(release_path, VENV_LINK)
+        if os.path.lexists(link) and not os.path.islink(link):
+            raise DeployError("{0} exists in the release and is not a link; remove .venv from the repository".format(link), details={"path": link})
+        staging = link + ".stagecraft-new"
+        if os.path.lexists(staging):
+            os.unlink(staging)
+        os.symlink(link_target(venv_hash), staging)
+        os.replace(staging, link)
+
+    def _build_npm(self, release_path):
+        frontend = os.path.join(release_path, self.npm_dir)
+        self.hooks.make_directory(self.cache)
+        env = {"npm_config_cache": os.path.join(self.cache, "npm"), "npm_config_update_notifier": "false", "npm_config_fund": "false",
+               "npm_config_audit": "false"}
+        self.hooks.run_as_user(["npm", "ci", "--prefer-offline"], step="npm ci", cwd=frontend, env=env)
+        self.hooks.run_as_user(["npm", "run", self.npm_script], step="npm run {0}".format(self.npm_script), cwd=frontend, env=env)
+
+
+def venvs_in_use(releases):
+    """Hashes of the venvs the given releases (dicts with a path) link to."""
+    used = set()
+    for release in releases:
+        marker = read_marker(release["path"]) or {}
+        if marker.get("venv"):
+            used.add(marker["venv"])
+    return used
+
+
+def unused_venvs(base, kept_releases):
+    """Venv directories (complete or not) that no kept release uses."""
+    venvs = os.path.join(base, "venvs")
+    if not os.path.isdir(venvs):
+        return []
+    used = venvs_in_use(kept_releases)
+    return sorted(name for name in os.listdir(venvs) if name not in used)

@@ -1,0 +1,97 @@
+#!/usr/bin/python
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: deploy_info
+short_description: Show the releases, the current one, the lock and the last deploys of an app in one environment
+version_added: 0.1.0
+description:
+  - Reads the release markers, the C(current) link, C(deploy.lock) and the end of C(deploys.jsonl); changes nothing.
+author: Stagecraft maintainers
+extends_documentation_fragment:
+  - stagecraft.webapp.deploy
+  - stagecraft.webapp.deploy.attributes
+options:
+  records:
+    description: How many of the last deploys to return.
+    type: int
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Read the deploy status
+  stagecraft.webapp.deploy_info:
+    path: /srv/shop/prod
+  register: status
+
+- name: Show what serves
+  ansible.builtin.debug:
+    msg: "{{ status.current }} ({{ status.releases | selectattr('release_id', 'eq', status.current) | map(attribute='commit') | first }})"
+"""
+
+RETURN = r"""
+current:
+  description: The release C(current) points to; empty when there is none.
+  returned: always
+  type: str
+  sample: 20261122T190507Z-1a2b3c4
+rollback_target:
+  description: The release a rollback would go back to; empty when there is none.
+  returned: always
+  type: str
+releases:
+  description: Every release, oldest first, with its state (pending, good, failed, unknown), commit, ref and creation time.
+  returned: always
+  type: list
+  elements: dict
+lock:
+  description: The holder of the deploy lock, or null when nobody holds it.
+  returned: always
+  type: dict
+deploys:
+  description: The last deploys from the record, oldest first.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import read_lock
+from ansible_collections.stagecraft.webapp.plugins.module_utils._record import read_last
+from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
+
+
+def run(module):
+    base = module.params["path"]
+    releases_dir = os.path.join(base, "releases")
+    releases = list_releases(releases_dir)
+    current_id = current_release(os.path.join(base, "current"), releases_dir)
+    try:
+        target = rollback_target(releases, current_id).release_id
+    except DeployError:
+        target = ""
+    return {"changed": False, "current": current_id or "", "rollback_target": target, "releases": [release.as_dict() for release in releases],
+            "lock": read_lock(os.path.join(base, "deploy.lock")), "deploys": read_last(os.path.join(base, "deploys.jsonl"), module.params["records"])}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(path=dict(type="path", required=True), records=dict(type="int", default=10)),
+        supports_check_mode=True,
+    )
+    try:
+        module.exit_json(**run(module))
+    except DeployError as exc:
+        module.fail_json(msg=exc.message, **exc.details)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,7 @@ export TESTBED_CA_BUNDLE
 # Scenarios live in molecule/ at the collection root (see README).
 export MOLECULE_GLOB := molecule/*/molecule.yml
 
-.PHONY: help setup lock testbed lint sanity unit molecule test build bench docs clean distclean
+.PHONY: help setup lock testbed demo demo-clean lint sanity unit molecule test build bench docs clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,14 @@ testbed: ## Start a Docker engine if none answers; build the Debian 12/13 test i
 	testbed/engine.sh
 	testbed/image.sh bookworm debian12
 	testbed/image.sh trixie debian13
+
+demo: setup ## Deploy the Flask example to a local demo host (a container); print its URL and health
+	testbed/engine.sh
+	testbed/image.sh bookworm debian12
+	testbed/demo.sh
+
+demo-clean: ## Remove the demo host and its state
+	testbed/demo.sh clean
 
 lint: setup ## yamllint and ansible-lint (production profile)
 	yamllint --strict .

@@ -215,11 +215,15 @@ class Activator:
         if not outcome["healthy"]:
             set_state(os.path.join(self.releases_dir, release_id), "failed")
             raise DeployError(
-                "release {0} failed its health check before taking traffic: GET {1} answered {2} after {3} s, expected HTTP {4}; "
-                "nothing was switched, the previous release still serves".format(release_id, self.health.path, outcome["answer"],
-                                                                                 outcome["seconds"], self.health.status),
+                "release {0} failed its health check before taking traffic ({1}); nothing was switched, the previous release still "
+                "serves. Last log lines of {2}: {3}".format(release_id, self._verdict(outcome), unit, " | ".join(outcome["journal"][-5:])),
                 details={"release_id": release_id, "candidate": outcome, "rolled_back": False})
         return outcome
+
+    def _verdict(self, outcome):
+        if not outcome["attempts"]:
+            return "it did not start: " + outcome["answer"].splitlines()[0]
+        return "GET {0} answered {1} after {2} s, expected HTTP {3}".format(self.health.path, outcome["answer"], outcome["seconds"], self.health.status)
 
     def _restart_and_prove(self):
         since = self.clock()
@@ -241,11 +245,11 @@ class Activator:
         details = {"release_id": release_id, "service": failed, "rolled_back": False, "previous_release_id": previous_id}
         if not previous_id:
             raise DeployError("release {0} passed as a candidate but the service failed its health check ({1}); there is no previous "
-                              "release to go back to".format(release_id, failed["answer"]), details=details)
+                              "release to go back to".format(release_id, self._verdict(failed)), details=details)
         switch(self.current_link, os.path.join("releases", previous_id))
         back = self._restart_and_prove()
         details.update({"rolled_back": back["healthy"], "rollback": back})
         raise DeployError(
             "release {0} failed its health check after the switch ({1}); rolled back to {2}, which {3}".format(
-                release_id, failed["answer"], previous_id, "serves again" if back["healthy"] else "fails its health check too: " + back["answer"]),
+                release_id, self._verdict(failed), previous_id, "serves again" if back["healthy"] else "fails its health check too: " + self._verdict(back)),
             details=details)

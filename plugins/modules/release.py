@@ -14,7 +14,8 @@ description:
   - Resolves O(version) (a branch, a tag or a full or short commit id) to a commit, and fails naming the ref, before
     anything changes, when it does not exist.
   - Creates C(<path>/releases/<release id>) from that commit (no C(.git) inside), in a hidden directory renamed into place
-    once complete, with shared directories and files linked in and the tree owned by O(owner).
+    once complete, with shared directories and files linked in, the commit id in a C(REVISION) file (as Capistrano
+    writes it), and the tree owned by O(owner).
   - Reuses an intact release of the same commit whatever the run's id, so deploying the same commit again changes nothing.
   - The release starts in state C(pending); M(stagecraft.webapp.activate) marks it C(good) or C(failed).
 author: Stagecraft maintainers
@@ -200,6 +201,8 @@ def run(module):
     new_id = release_id(resolved.commit, params["timestamp"])
 
     def prepare(staging):
+        with open(os.path.join(staging, "REVISION"), "w") as handle:
+            handle.write(resolved.commit + "\n")
         made = shared_links(staging, os.path.join(releases_dir, new_id), shared_dir, params["shared_dirs"], params["shared_files"])
         if ids:
             chown_tree(staging, *ids)

@@ -229,6 +229,9 @@ class Activator:
         since = self.clock()
         outcome = None
         try:
+            # A deploy's restarts count towards the unit's StartLimitBurst like crashes do; a
+            # deliberate restart must not find the service refused for having been restarted.
+            self.systemd.act("reset-failed", self.record.unit)
             if self.record.socket_unit:
                 self.systemd.act("start", self.record.socket_unit)
             self.systemd.act("restart", self.record.unit)

@@ -24,7 +24,7 @@ import shutil
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
-from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, write_marker
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, set_state, write_marker
 
 VENV_MARKER = ".stagecraft-venv.json"
 VENV_LINK = ".venv"
@@ -172,17 +172,22 @@ class Builder:
                          npm_hash, bool(self.npm_dir) and not npm_built, marker.get("built") is not True)
 
     def build(self, release_path, plan):
-        """Carry out a plan; hooks run around it, in the release, as the app's user."""
+        """Carry out a plan; hooks run around it, in the release, as the app's user. A failure marks the release failed."""
         if not plan.changed:
             return False
-        self.hooks.run("before_build", release_path, plan.venv_path)
-        if plan.build_venv:
-            self._build_venv(release_path, plan)
-        if plan.link_venv:
-            self._link_venv(release_path, plan.venv_hash)
-        if plan.build_npm:
-            self._build_npm(release_path)
-        self.hooks.run("after_build", release_path, plan.venv_path)
+        try:
+            self.hooks.run("before_build", release_path, plan.venv_path)
+            if plan.build_venv:
+                self._build_venv(release_path, plan)
+            if plan.link_venv:
+                self._link_venv(release_path, plan.venv_hash)
+            if plan.build_npm:
+                self._build_npm(release_path)
+            self.hooks.run("after_build", release_path, plan.venv_path)
+        except DeployError:
+            # Never a rollback target nor reused; the next deploy of the commit makes a fresh release.
+            set_state(release_path, "failed")
+            raise
         marker = read_marker(release_path)
         marker.update({"venv": plan.venv_hash, "built": True})
         if plan.npm_hash:

@@ -112,9 +112,11 @@ def test_user_and_directories(host):
     user = host.user("flask-prod")
     assert user.shell == "/usr/sbin/nologin"
     assert user.uid < 1000
-    for path in ("/srv/flask/prod/releases", "/srv/flask/prod/shared"):
+    # Others may traverse the environment and its releases (nginx serves static files from a
+    # release), but not list them; shared/ is the app's own.
+    for path, mode in (("/srv/flask/prod", 0o751), ("/srv/flask/prod/releases", 0o751), ("/srv/flask/prod/shared", 0o750)):
         directory = host.file(path)
-        assert (directory.user, directory.group, directory.mode) == ("flask-prod", "flask-prod", 0o750)
+        assert (directory.user, directory.group, directory.mode) == ("flask-prod", "flask-prod", mode)
 
 
 def test_unix_socket_belongs_to_the_app_group(host):
@@ -150,7 +152,7 @@ def test_crash_recovery(host, app):
 
 
 def request_loop(host, app: str, action: str) -> dict:
-    script = (HERE / "request_loop.py").read_text()
+    script = (HERE.parents[1] / "shared" / "request_loop.py").read_text()
     run = host.run(f"python3 -c {shlex.quote(script)} {APPS[app]['target']} {APPS[app]['unit']} {action}")
     assert run.rc == 0, run.stderr
     return json.loads(run.stdout)

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
-    MARKER, GitAuth, GitMirror, ResolvedRef, create_release, find_release, read_marker, release_id, set_state,
+    MARKER, GitAuth, GitMirror, ResolvedRef, create_release, find_release, read_marker, release_id, set_state, shared_links,
 )
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -319,3 +319,27 @@ def test_runner_redacts_the_token_should_git_ever_print_it(tmp_path):
 
 def test_resolved_ref_as_dict():
     assert ResolvedRef("main", SHA, "branch").as_dict() == {"ref": "main", "commit": SHA, "kind": "branch"}
+
+
+def test_shared_links_replace_release_paths_with_relative_links(tmp_path):
+    release = tmp_path / "releases" / ".partial-x"
+    (release / "media").mkdir(parents=True)
+    (release / "media" / "from-git.txt").write_text("replaced")
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / ".env").write_text("A=1\n")
+    made = shared_links(str(release), str(tmp_path / "releases" / "r1"), str(tmp_path / "shared"), ["media", "var/uploads"], [".env"])
+    assert made == [str(tmp_path / "shared" / "media"), str(tmp_path / "shared" / "var/uploads")]
+    assert os.readlink(release / "media") == "../../shared/media"
+    assert os.readlink(release / "var" / "uploads") == "../../../shared/var/uploads"
+    assert os.readlink(release / ".env") == "../../shared/.env"
+
+
+@pytest.mark.parametrize("bad", ["../etc", "/etc", "a/../../b", "."])
+def test_shared_paths_stay_inside_the_release(tmp_path, bad):
+    with pytest.raises(DeployError, match="must be a relative path inside the release"):
+        shared_links(str(tmp_path), str(tmp_path), str(tmp_path / "shared"), [bad])
+
+
+def test_a_missing_shared_file_is_named(tmp_path):
+    with pytest.raises(DeployError, match="shared file .*/shared/.env does not exist"):
+        shared_links(str(tmp_path), str(tmp_path), str(tmp_path / "shared"), [], [".env"])

@@ -1,0 +1,66 @@
+"""Makes the deploy scenario's app repository on the controller: examples/flask as `main`, and
+one branch per situation the tests deploy. Prints {branch: commit} as JSON.
+
+Usage: python3 fixture_repo.py BARE_REPO
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "flask"
+HEALTHZ = 'return jsonify(status="ok", version=__version__, commit=revision())'
+# Each branch: its parent and the edits (file, old text, new text) that make it.
+BRANCHES = {
+    "code": ("main", [("app.py", '__version__ = "1.0.0"', '__version__ = "1.1.0"')]),
+    "deps": ("code", [("requirements.txt", "itsdangerous==2.2.0\n", "itsdangerous==2.2.0\nsix==1.17.0\n")]),
+    "broken-deps": ("deps", [("requirements.txt", "six==1.17.0\n", "six==1.17.0\nstagecraft-no-such-package==0.0.1\n")]),
+    "unhealthy": ("deps", [("app.py", HEALTHZ, 'return jsonify(status="broken"), 500')]),
+    # Healthy as the deploy's candidate only (gunicorn's argv names --no-control-socket there):
+    # stands in for a release that works alone and fails under the real service.
+    "unhealthy-in-service": ("deps", [
+        ("app.py", "import os\n", "import os\nimport sys\n"),
+        ("app.py", HEALTHZ, 'return (jsonify(status="ok"), 200) if "--no-control-socket" in sys.argv else (jsonify(status="broken"), 500)'),
+    ]),
+}
+
+
+def git(work: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "Molecule", "GIT_AUTHOR_EMAIL": "molecule@stagecraft.invalid",
+           "GIT_COMMITTER_NAME": "Molecule", "GIT_COMMITTER_EMAIL": "molecule@stagecraft.invalid"}
+    return subprocess.run(["git", "-C", str(work), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def main(bare: Path) -> None:
+    shutil.rmtree(bare, ignore_errors=True)
+    commits = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch) / "app"
+        shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns(".venv", "__pycache__", "REVISION"))
+        git(work, "init", "--quiet", "--initial-branch=main")
+        git(work, "add", "--all")
+        git(work, "commit", "--quiet", "-m", "Flask example")
+        commits["main"] = git(work, "rev-parse", "HEAD")
+        for branch, (parent, edits) in BRANCHES.items():
+            git(work, "checkout", "--quiet", "-b", branch, parent)
+            for name, old, new in edits:
+                text = (work / name).read_text()
+                if old not in text:
+                    raise SystemExit(f"fixture_repo: {old!r} not in {name}; update BRANCHES to the example")
+                (work / name).write_text(text.replace(old, new, 1))
+            git(work, "commit", "--quiet", "--all", "-m", branch)
+            commits[branch] = git(work, "rev-parse", "HEAD")
+        git(work, "checkout", "--quiet", "main")
+        subprocess.run(["git", "clone", "--quiet", "--bare", str(work), str(bare)], check=True)
+    print(json.dumps(commits))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

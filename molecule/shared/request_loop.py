@@ -1,0 +1,67 @@
+"""Runs ON a test host: GET a health path in a bounded loop and print a JSON summary.
+
+  python3 request_loop.py TARGET UNIT ACTION      `systemctl ACTION UNIT` after the 20th request;
+                                                  at most 200 requests or 20 s
+  python3 request_loop.py TARGET --until FILE     until FILE exists (something else acts meanwhile);
+                                                  at most 6000 requests or 300 s
+
+TARGET is HOST:PORT or a unix socket path. Traffic goes only to the host's own loopback address
+or socket. One connection per request, as nginx opens them to an upstream without keepalive.
+"""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+TARGET = sys.argv[1]
+UNTIL = sys.argv[3] if sys.argv[2] == "--until" else None
+UNIT, ACTION = (None, None) if UNTIL else sys.argv[2:4]
+MAX_REQUESTS, MAX_SECONDS, ACT_AT = (6000, 300.0, None) if UNTIL else (200, 20.0, 20)
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=10)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(self.socket_path)
+
+
+def connection():
+    if TARGET.startswith("/"):
+        return UnixConnection(TARGET)
+    address, port = TARGET.rsplit(":", 1)
+    return http.client.HTTPConnection(address, int(port), timeout=10)
+
+
+ok, errors, acted, commits = 0, [], None, {}
+start = time.monotonic()
+for number in range(MAX_REQUESTS):
+    if time.monotonic() - start > MAX_SECONDS or (UNTIL and os.path.exists(UNTIL)):
+        break
+    if number == ACT_AT:
+        acted = subprocess.run(["systemctl", ACTION, UNIT], capture_output=True, text=True, check=False).returncode
+    try:
+        conn = connection()
+        conn.request("GET", "/healthz")
+        answer = conn.getresponse()
+        body = answer.read()
+        conn.close()
+        if answer.status == 200:
+            ok += 1
+            commit = json.loads(body or b"{}").get("commit") if body.startswith(b"{") else None
+            commits[commit] = commits.get(commit, 0) + 1
+        else:
+            errors.append(f"HTTP {answer.status}")
+    except (OSError, http.client.HTTPException) as error:
+        errors.append(repr(error))
+    time.sleep(0.02)
+print(json.dumps({"ok": ok, "failed": len(errors), "errors": errors[:5], "action_rc": acted, "commits": commits,
+                  "seconds": round(time.monotonic() - start, 1)}))

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._build import (
+    VENV_MARKER, Builder, dependency_files, dependency_hash, link_target, pyproject_dependencies, unused_venvs,
+)
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, write_marker
+
+
+def release(base, name, files):
+    """A release directory with a pending marker and the given files."""
+    path = base / "releases" / name
+    path.mkdir(parents=True)
+    for relative, content in files.items():
+        (path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (path / relative).write_text(content)
+    write_marker(str(path), {"release_id": name, "commit": "a" * 40, "state": "pending"})
+    return path
+
+
+@pytest.fixture
+def builder(tmp_path):
+    # An empty requirements file: a real venv and a real pip run, without the network.
+    return Builder(str(tmp_path), Hooks(), python="python3")
+
+
+def test_hash_follows_includes_and_changes_with_content(tmp_path):
+    path = release(tmp_path, "r1", {"requirements.txt": "-r base.txt\n--constraint=pins.txt\nflask\n", "base.txt": "click\n", "pins.txt": ""})
+    files = dependency_files(str(path), ["requirements.txt"])
+    assert [os.path.basename(name) for name in files] == ["requirements.txt", "base.txt", "pins.txt"]
+    before = dependency_hash(str(path), ["requirements.txt"], "3.11.2")
+    (path / "base.txt").write_text("click==8.1.7\n")
+    after = dependency_hash(str(path), ["requirements.txt"], "3.11.2")
+    assert before != after
+    assert after != dependency_hash(str(path), ["requirements.txt"], "3.13.0")
+    assert after != dependency_hash(str(path), ["requirements.txt"], "3.11.2", ["--only-binary=:all:"])
+    assert after == dependency_hash(str(path), ["requirements.txt"], "3.11.2")
+
+
+def test_missing_dependency_file_is_named(tmp_path):
+    path = release(tmp_path, "r1", {"requirements.txt": "-r missing.txt\n"})
+    with pytest.raises(DeployError, match="missing.txt does not exist in the release"):
+        dependency_files(str(path), ["requirements.txt"])
+
+
+def test_pyproject_dependencies(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\ndependencies = ["flask==3.1.3", "gunicorn==27.0.1"]\n')
+    assert pyproject_dependencies(str(tmp_path / "pyproject.toml")) == ["flask==3.1.3", "gunicorn==27.0.1"]
+    (tmp_path / "pyproject.toml").write_text("[project\n")
+    with pytest.raises(DeployError, match="not valid TOML"):
+        pyproject_dependencies(str(tmp_path / "pyproject.toml"))
+
+
+def test_build_then_reuse_the_venv_for_a_code_only_release(tmp_path, builder):
+    first = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "", "app.py": "v1"})
+    plan = builder.plan(str(first))
+    assert (plan.build_venv, plan.link_venv, plan.changed) == (True, True, True)
+    assert builder.build(str(first), plan) is True
+    assert os.readlink(first / ".venv") == link_target(plan.venv_hash)
+    assert (first / ".venv" / "bin" / "python").exists()
+    assert read_marker(str(first))["venv"] == plan.venv_hash
+    assert builder.plan(str(first)).changed is False
+
+    second = release(tmp_path, "20261122T191000Z-bbbbbbb", {"requirements.txt": "", "app.py": "v2"})
+    reuse = builder.plan(str(second))
+    assert reuse.venv_hash == plan.venv_hash
+    assert (reuse.build_venv, reuse.link_venv) == (False, True)
+    builder.build(str(second), reuse)
+    assert os.listdir(tmp_path / "venvs") == [plan.venv_hash]
+
+
+def test_a_half_built_venv_is_built_again(tmp_path, builder):
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
+    plan = builder.plan(str(path))
+    builder.build(str(path), plan)
+    os.unlink(os.path.join(plan.venv_path, VENV_MARKER))
+    again = builder.plan(str(path))
+    assert again.build_venv is True
+
+
+def test_failed_pip_names_the_step_and_marks_the_release_failed(tmp_path, builder):
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "./no-such-project-dir\n"})
+    with pytest.raises(DeployError) as failure:
+        builder.build(str(path), builder.plan(str(path)))
+    assert failure.value.message.startswith("pip install failed")
+    assert failure.value.details["step"] == "pip install"
+    assert read_marker(str(path))["state"] == "failed"
+
+
+def test_hooks_run_in_the_release_with_the_venv_and_env_file(tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text('# app settings\nGREETING="say \\"hi\\" for \\$5"\nPLAIN=value\n')
+    hooks = Hooks(env_file=str(env_file), hooks={"after_build": ['echo "$GREETING|$PLAIN|$VIRTUAL_ENV|$(pwd)" > hook.out']})
+    builder = Builder(str(tmp_path), hooks, python="python3")
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
+    plan = builder.plan(str(path))
+    builder.build(str(path), plan)
+    assert (path / "hook.out").read_text().strip() == 'say "hi" for $5|value|{0}|{1}'.format(plan.venv_path, path)
+
+
+def test_failing_hook_is_named_with_its_output(tmp_path):
+    hooks = Hooks(hooks={"before_build": ["echo migrating; echo 'no such table' >&2; exit 3"]})
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
+    builder = Builder(str(tmp_path), hooks, python="python3")
+    with pytest.raises(DeployError, match=r"before_build hook 1 .* failed \(rc=3\): no such table"):
+        builder.build(str(path), builder.plan(str(path)))
+
+
+def test_unknown_hook_phase_is_refused():
+    with pytest.raises(DeployError, match="unknown hook phase"):
+        Hooks(hooks={"after_deploy": ["true"]})
+
+
+def test_unused_venvs_are_those_no_kept_release_links(tmp_path):
+    for name in ("aaa", "bbb", "ccc"):
+        (tmp_path / "venvs" / name).mkdir(parents=True)
+    kept = release(tmp_path, "r1", {})
+    marker = read_marker(str(kept))
+    write_marker(str(kept), dict(marker, venv="bbb"))
+    assert unused_venvs(str(tmp_path), [{"path": str(kept)}]) == ["aaa", "ccc"]
+    assert json.loads((kept / ".stagecraft-release.json").read_text())["venv"] == "bbb"

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks, read_env_file
+
+
+def test_env_file_as_systemd_reads_it(tmp_path):
+    path = tmp_path / "env"
+    path.write_text("# comment\n; also\n\nA=plain\nB=\"quoted \\\"x\\\" \\\\ \\$HOME \\`t\\`\"\nC='single $x'\nD = spaced \n")
+    assert read_env_file(str(path)) == {"A": "plain", "B": 'quoted "x" \\ $HOME `t`', "C": "single $x", "D": "spaced"}
+    assert read_env_file(None) == {}
+
+
+def test_unreadable_env_file_is_named(tmp_path):
+    with pytest.raises(DeployError, match="cannot read the environment file .*missing"):
+        read_env_file(str(tmp_path / "missing"))
+
+
+def test_unknown_user_is_named():
+    with pytest.raises(DeployError, match="user no-such-user-here does not exist"):
+        Hooks(user="no-such-user-here")
+
+
+def test_another_user_runs_through_setpriv(tmp_path):
+    hooks = Hooks(user="nobody")
+    assert hooks._argv(["pip", "install"])[:3] == ["setpriv", "--reuid", "nobody"]
+    assert hooks._argv(["pip", "install"])[-3:] == ["--", "pip", "install"]
+
+
+def test_write_file_is_atomic_and_owned(tmp_path):
+    Hooks().write_file(str(tmp_path / "f"), "x\n", mode=0o640)
+    assert (tmp_path / "f").read_text() == "x\n" and oct((tmp_path / "f").stat().st_mode & 0o777) == "0o640"
+    assert [path.name for path in tmp_path.iterdir()] == ["f"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can run a command as another user")
+def test_runs_as_the_app_user_with_its_own_home(tmp_path):
+    dummy, out, dummy = Hooks(user="nobody", home=str(tmp_path)).run_as_user(["sh", "-c", "id -un; echo $HOME"], step="whoami")
+    assert out.split() == ["nobody", str(tmp_path)]

@@ -23,7 +23,6 @@ import os
 import shutil
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
-from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, set_state, write_marker
 
 VENV_MARKER = ".stagecraft-venv.json"

@@ -23,7 +23,7 @@ description:
   - With O(rollback), activates the newest good release older than the current one (or the good release named by
     O(release_id)) through the same gate.
   - Does nothing when the release is current and good already.
-author: Stagecraft maintainers
+author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes

@@ -22,7 +22,7 @@ description:
     loaded and the environment's C(bin/) first on C(PATH) (Django's C(collectstatic) is an C(after_build) hook).
   - A failed step names itself and shows the tail of its output; the live release is never touched.
   - Does nothing for a release that is built already.
-author: Stagecraft maintainers
+author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes

@@ -11,7 +11,7 @@ short_description: Show the releases, the current one, the lock and the last dep
 version_added: 0.1.0
 description:
   - Reads the release markers, the C(current) link, C(deploy.lock) and the end of C(deploys.jsonl); changes nothing.
-author: Stagecraft maintainers
+author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes

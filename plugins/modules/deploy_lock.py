@@ -15,7 +15,7 @@ description:
   - C(present) takes it; taking it again with the same O(holder_id) changes nothing, anyone else fails with the
     holder's details. C(absent) gives it back, only for its holder. C(broken) removes a stale lock on purpose,
     optionally only when it is older than O(older_than) seconds.
-author: Stagecraft maintainers
+author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes

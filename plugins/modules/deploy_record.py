@@ -13,7 +13,7 @@ description:
   - Appends one JSON line to C(<path>/deploys.jsonl) (mode 0640) with a single atomic append, naming who deployed, the ref, the
     commit and the previous one, the release, when it started, how long it took, the outcome and the AWX job id.
   - M(stagecraft.webapp.deploy_info) reads it back from its end.
-author: Stagecraft maintainers
+author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes

@@ -15,7 +15,7 @@ description:
     environments in C(venvs/) that no kept release links to.
   - A directory in C(releases/) without a valid marker (made by something else) is reported and left alone.
   - Each release is renamed to a hidden name before it is deleted, so none is ever half there.
-author: Stagecraft maintainers
+author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes

@@ -18,7 +18,7 @@ description:
     writes it), and the tree owned by O(owner).
   - Reuses an intact release of the same commit whatever the run's id, so deploying the same commit again changes nothing.
   - The release starts in state C(pending); M(stagecraft.webapp.activate) marks it C(good) or C(failed).
-author: Stagecraft maintainers
+author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes
@@ -229,7 +229,7 @@ def main():
             ssh_key=dict(type="path"),
             known_hosts=dict(type="path"),
             token=dict(type="str", no_log=True),
-            token_user=dict(type="str", default="x-access-token"),
+            token_user=dict(type="str", default="x-access-token", no_log=False),
         ),
         mutually_exclusive=[("ssh_key", "token")],
         required_by={"ssh_key": "known_hosts"},

@@ -20,7 +20,10 @@ from conftest import run_playbook
 
 BASE = "/srv/app/prod"
 TARGET = "127.0.0.1:8000"
+# Relative to the scenario: the phases deploy through the collection's playbook itself.
+PLAYBOOK = "../../playbooks/deploy.yml"
 LOOP = (Path(__file__).resolve().parents[2] / "shared" / "request_loop.py").read_text()
+MAINTENANCE_PAGE = "/var/lib/stagecraft/app-prod/maintenance.html"
 STOP_FILE = "/run/molecule-stop-loop"
 LOOP_OUTPUT = "/run/molecule-loop.json"
 
@@ -63,39 +66,64 @@ def snapshot(all_hosts) -> dict[str, dict]:
                    "venvs": venvs(each), "locked": each.file(f"{BASE}/deploy.lock").exists,
                    "hidden": each.run(f"ls -A {BASE}/releases | grep '^\\.' || true").stdout.split(),
                    "candidates": each.run("systemctl list-units --no-legend 'app-prod@*'").stdout.strip(),
+                   "maintenance": each.file(MAINTENANCE_PAGE).exists,
                    "journal": each.run("journalctl --no-pager -n 30 -u app-prod.service").stdout}
             for name, each in all_hosts.items()}
 
 
-def phase(all_hosts, *args: str, **extra_vars) -> tuple:
-    """Deploy once for all hosts; (run, recap, snapshot)."""
-    run, recap = run_playbook("converge.yml", *args, extra_vars=extra_vars or None)
-    return run, recap, snapshot(all_hosts)
+class Phase:
+    """One deploy for all hosts: its output (ansible-core prints errors on stderr), recap and snapshot."""
+
+    def __init__(self, run, recap, seen, loops=None):
+        self.output = run.stdout + run.stderr
+        self.recap, self.seen, self.loops = recap, seen, loops or {}
+
+    def of(self, name: str) -> tuple[dict, dict]:
+        """(recap, snapshot) of one host."""
+        return self.recap[name], self.seen[name]
 
 
-def under_traffic(all_hosts, **extra_vars) -> tuple:
-    """Deploy while each host asks its own service for /healthz in a bounded loop; (run, recap, snapshot, loops)."""
+def phase(all_hosts, *args: str, **extra_vars) -> Phase:
+    """Deploy once for all hosts through the collection's entry point."""
+    run, recap = run_playbook(PLAYBOOK, *args, extra_vars=extra_vars or None)
+    return Phase(run, recap, snapshot(all_hosts))
+
+
+def under_traffic(all_hosts, **extra_vars) -> Phase:
+    """Deploy while each host asks its own service for /healthz in a bounded loop."""
     for each in all_hosts.values():
         each.run(f"rm -f {STOP_FILE} {LOOP_OUTPUT}")
         started = each.run(f"nohup python3 -c {shlex.quote(LOOP)} {TARGET} --until {STOP_FILE} > {LOOP_OUTPUT} 2>&1 &")
         assert started.rc == 0, started.stderr
-    run, recap = run_playbook("converge.yml", extra_vars=extra_vars)
+    run, recap = run_playbook(PLAYBOOK, extra_vars=extra_vars)
     loops = {}
     for name, each in all_hosts.items():
         each.run(f"touch {STOP_FILE}")
         finished = each.run(f"for i in $(seq 50); do test -s {LOOP_OUTPUT} && break; sleep 0.2; done; cat {LOOP_OUTPUT}")
         loops[name] = json.loads(finished.stdout)
-    return run, recap, snapshot(all_hosts), loops
+    return Phase(run, recap, snapshot(all_hosts), loops)
 
 
 def states_of(seen: dict, commit: str) -> list[str]:
     return [release["state"] for release in seen["releases"].values() if release["commit"] == commit]
 
 
+def release_tree(each, release_id: str) -> dict:
+    """How a release looks on disk: what the tests of the first deploy check, taken before prune removes it."""
+    release = f"{BASE}/releases/{release_id}"
+    app_py, venv = each.file(f"{release}/app.py"), each.file(f"{release}/.venv")
+    return {"git": each.file(f"{release}/.git").exists, "revision": each.file(f"{release}/REVISION").content_string.strip(),
+            "owner": (app_py.user, app_py.group), "venv": venv.linked_to if venv.is_symlink else None,
+            "venvs_owner": each.file(f"{BASE}/venvs").user, "record_mode": each.file(f"{BASE}/deploys.jsonl").mode}
+
+
 @pytest.fixture(scope="session")
 def first(all_hosts):
     """After molecule's converge (its idempotence step proved that a second run changes nothing)."""
-    return snapshot(all_hosts)
+    seen = snapshot(all_hosts)
+    for name, each in all_hosts.items():
+        seen[name]["tree"] = release_tree(each, seen[name]["current"])
+    return seen
 
 
 def test_first_deploy_serves_main(first, inventory_name, commits):
@@ -105,16 +133,14 @@ def test_first_deploy_serves_main(first, inventory_name, commits):
     assert seen["releases"][seen["current"]]["state"] == "good"
 
 
-def test_release_is_a_clean_tree_owned_by_the_app(host, first, inventory_name, commits):
-    release = f"{BASE}/releases/{first[inventory_name]['current']}"
-    assert not host.file(f"{release}/.git").exists
-    assert host.file(f"{release}/REVISION").content_string.strip() == commits["main"]
-    app_py = host.file(f"{release}/app.py")
-    assert (app_py.user, app_py.group) == ("app-prod", "app-prod")
-    venv = host.file(f"{release}/.venv")
-    assert venv.is_symlink and venv.linked_to.startswith(f"{BASE}/venvs/")
-    assert host.file(f"{BASE}/venvs").user == "app-prod"
-    assert host.file(f"{BASE}/deploys.jsonl").mode == 0o640
+def test_release_is_a_clean_tree_owned_by_the_app(first, inventory_name, commits):
+    tree = first[inventory_name]["tree"]
+    assert not tree["git"]
+    assert tree["revision"] == commits["main"]
+    assert tree["owner"] == ("app-prod", "app-prod")
+    assert tree["venv"] and tree["venv"].startswith(f"{BASE}/venvs/")
+    assert tree["venvs_owner"] == "app-prod"
+    assert tree["record_mode"] == 0o640
 
 
 def test_record_lock_and_candidate_after_a_deploy(first, inventory_name, commits):
@@ -124,16 +150,31 @@ def test_record_lock_and_candidate_after_a_deploy(first, inventory_name, commits
     assert seen["candidates"] == ""
 
 
+def test_django_hooks_ran_as_the_app_with_its_secret(host):
+    """The Django example beside the Flask one (converge.yml): collectstatic after the build, migrate
+    before the switch (its /healthz answers 503 until the migrations ran), SQLite in shared/."""
+    health = json.loads(host.check_output("curl -sS --max-time 5 http://127.0.0.1:8001/healthz"))
+    release = host.file("/srv/django/prod/current").linked_to
+    assert health["status"] == "ok" and health["commit"] == host.file(f"{release}/REVISION").content_string.strip()
+    assert host.file(f"{release}/staticfiles/visits/site.css").exists
+    assert host.file("/srv/django/prod/shared/data/db.sqlite3").user == "django-prod"
+    data = host.file("/srv/django/prod/shared/data")
+    assert (data.user, data.mode) == ("django-prod", 0o750)
+    assert host.file(f"{release}/data").linked_to == "/srv/django/prod/shared/data"
+    first_visit, second_visit = (json.loads(host.check_output("curl -sS --max-time 5 http://127.0.0.1:8001/"))["visits"] for attempt in range(2))
+    assert second_visit == first_visit + 1  # the hardened service writes its database in shared/
+
+
 @pytest.fixture(scope="session")
 def check_run(all_hosts, first):
     return phase(all_hosts, "--check", "--diff", deploy_version="code")
 
 
 def test_check_mode_reports_the_commit_and_changes_nothing(inventory_name, check_run, first, commits):
-    run, recap, seen = check_run
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert recap[inventory_name]["changed"] > 0
-    assert f"commit {commits['code'][:12]}" in run.stdout
+    recap, seen = check_run.of(inventory_name)
+    assert recap["failed"] == 0, check_run.output[-3000:]
+    assert recap["changed"] > 0
+    assert f"commit {commits['code'][:12]}" in check_run.output
     assert seen["current"] == first[inventory_name]["current"]
     assert seen["releases"].keys() == first[inventory_name]["releases"].keys()
     assert seen["serving"].get("commit") == commits["main"]
@@ -145,9 +186,9 @@ def code_change(all_hosts, check_run):
 
 
 def test_code_change_under_traffic_fails_no_request_and_reuses_the_venv(inventory_name, code_change, commits):
-    run, recap, seen, loops = code_change
-    assert recap[inventory_name]["failed"] == 0, run.stdout[-3000:]
-    loop = loops[inventory_name]
+    recap, seen = code_change.of(inventory_name)
+    assert recap["failed"] == 0, code_change.output[-3000:]
+    loop = code_change.loops[inventory_name]
     assert loop["failed"] == 0, (loop, seen["journal"])
     assert loop["ok"] >= 20
     assert set(loop["commits"]) == {commits["main"], commits["code"]}
@@ -161,9 +202,9 @@ def dependency_change(all_hosts, code_change):
 
 
 def test_dependency_change_under_traffic_fails_no_request_with_a_new_venv(host, inventory_name, dependency_change, commits):
-    run, recap, seen, loops = dependency_change
-    assert recap[inventory_name]["failed"] == 0, run.stdout[-3000:]
-    assert loops[inventory_name]["failed"] == 0, (loops[inventory_name], seen["journal"])
+    recap, seen = dependency_change.of(inventory_name)
+    assert recap["failed"] == 0, dependency_change.output[-3000:]
+    assert dependency_change.loops[inventory_name]["failed"] == 0, (dependency_change.loops[inventory_name], seen["journal"])
     assert seen["serving"].get("commit") == commits["deps"]
     assert len(seen["venvs"]) == 2
     venv = f"{BASE}/releases/{seen['current']}/.venv"
@@ -176,9 +217,9 @@ def broken_build(all_hosts, dependency_change):
 
 
 def test_broken_requirement_fails_the_build_and_the_old_release_serves(inventory_name, broken_build, commits):
-    run, recap, seen = broken_build
-    assert recap[inventory_name]["failed"] == 1
-    assert "pip install failed" in run.stdout and "stagecraft-no-such-package" in run.stdout
+    recap, seen = broken_build.of(inventory_name)
+    assert recap["failed"] == 1
+    assert "pip install failed" in broken_build.output and "stagecraft-no-such-package" in broken_build.output
     assert seen["serving"].get("commit") == commits["deps"]
     assert states_of(seen, commits["broken-deps"]) == ["failed"]
     assert seen["record"][-1]["outcome"] == "failed"
@@ -187,16 +228,18 @@ def test_broken_requirement_fails_the_build_and_the_old_release_serves(inventory
 
 @pytest.fixture(scope="session")
 def unhealthy(all_hosts, broken_build):
-    return phase(all_hosts, deploy_version="unhealthy")
+    return phase(all_hosts, deploy_version="unhealthy", deploy_maintenance=True)
 
 
 def test_unhealthy_release_never_takes_traffic(inventory_name, unhealthy, commits):
-    run, recap, seen = unhealthy
-    assert recap[inventory_name]["failed"] == 1
-    assert "failed its health check before taking traffic" in run.stdout and "HTTP 500" in run.stdout
+    recap, seen = unhealthy.of(inventory_name)
+    assert recap["failed"] == 1
+    assert "failed its health check before taking traffic" in unhealthy.output and "HTTP 500" in unhealthy.output
     assert seen["serving"].get("commit") == commits["deps"]
     assert states_of(seen, commits["unhealthy"]) == ["failed"]
     assert seen["candidates"] == ""
+    # The deploy asked for the maintenance page; after a failure it stays up, and says so.
+    assert seen["maintenance"] and "The maintenance page stays on" in unhealthy.output
 
 
 @pytest.fixture(scope="session")
@@ -205,9 +248,9 @@ def unhealthy_in_service(all_hosts, unhealthy):
 
 
 def test_release_failing_after_the_switch_is_rolled_back(inventory_name, unhealthy_in_service, commits):
-    run, recap, seen = unhealthy_in_service
-    assert recap[inventory_name]["failed"] == 1
-    assert "failed its health check after the switch" in run.stdout and "serves again" in run.stdout
+    recap, seen = unhealthy_in_service.of(inventory_name)
+    assert recap["failed"] == 1
+    assert "failed its health check after the switch" in unhealthy_in_service.output and "serves again" in unhealthy_in_service.output
     assert seen["serving"].get("commit") == commits["deps"]
     assert seen["releases"][seen["current"]]["commit"] == commits["deps"]
     assert states_of(seen, commits["unhealthy-in-service"]) == ["failed"]
@@ -216,15 +259,16 @@ def test_release_failing_after_the_switch_is_rolled_back(inventory_name, unhealt
 
 @pytest.fixture(scope="session")
 def rollback(all_hosts, unhealthy_in_service):
-    return phase(all_hosts, deploy_rollback=True)
+    return phase(all_hosts, deploy_rollback=True, deploy_maintenance=True)
 
 
 def test_rollback_goes_to_the_previous_good_release(inventory_name, rollback, commits):
-    run, recap, seen = rollback
-    assert recap[inventory_name]["failed"] == 0, run.stdout[-3000:]
+    recap, seen = rollback.of(inventory_name)
+    assert recap["failed"] == 0, rollback.output[-3000:]
     # Failed releases are never a target: the good one before deps is code.
     assert seen["serving"].get("commit") == commits["code"]
     assert seen["record"][-1]["outcome"] == "rolled_back"
+    assert not seen["maintenance"]
 
 
 @pytest.fixture(scope="session")
@@ -238,20 +282,49 @@ def held_lock(all_hosts, rollback):
 
 
 def test_a_held_lock_refuses_the_deploy_until_broken(inventory_name, held_lock, commits):
-    (refused, refused_recap, refused_seen), (broken, broken_recap, seen) = held_lock
-    assert refused_recap[inventory_name]["failed"] == 1
-    assert "held by someone-else on elsewhere" in refused.stdout
+    refused, broken = held_lock
+    (refused_recap, refused_seen), (broken_recap, seen) = refused.of(inventory_name), broken.of(inventory_name)
+    assert refused_recap["failed"] == 1
+    assert "held by someone-else on elsewhere" in refused.output
     assert refused_seen["locked"] and refused_seen["serving"].get("commit") == commits["code"]
-    assert broken_recap[inventory_name]["failed"] == 0, broken.stdout[-3000:]
+    assert broken_recap["failed"] == 0, broken.output[-3000:]
     assert seen["serving"].get("commit") == commits["deps"]
     assert not seen["locked"]
 
 
 def test_prune_keeps_good_releases_and_their_venvs_only(inventory_name, held_lock, commits):
-    seen = held_lock[1][2]
+    seen = held_lock[1].seen[inventory_name]
     # keep 2: deps (current) and code; main and the failed releases are gone. code still uses the
     # venv main built, deps its own; the half-built venv of the broken build is gone.
     assert sorted(release["commit"] for release in seen["releases"].values()) == sorted([commits["code"], commits["deps"]])
     assert all(release["state"] == "good" for release in seen["releases"].values())
     assert len(seen["venvs"]) == 2
     assert seen["hidden"] == []
+
+
+@pytest.fixture(scope="session")
+def over_ssh(all_hosts, held_lock):
+    """The same repository as a private one over SSH: a deploy key, and host keys that are checked."""
+    ephemeral = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    host_key = (ephemeral / "ssh_host_ed25519_key.pub").read_text().split()[:2]
+    private = {"deploy_repo": "root@127.0.0.1:/srv/git/app.git", "deploy_version": "deps",
+               "deploy_ssh_key": (ephemeral / "deploy_key").read_text()}
+    wrong_key = (ephemeral / "deploy_key.pub").read_text().split()[:2]  # any key but the host's
+    refused = phase(all_hosts, **private, deploy_known_hosts=[" ".join(["127.0.0.1", *wrong_key])])
+    accepted = phase(all_hosts, **private, deploy_known_hosts=[" ".join(["127.0.0.1", *host_key])])
+    return refused, accepted, private["deploy_ssh_key"]
+
+
+def test_private_repository_over_ssh_with_checked_host_keys(host, inventory_name, over_ssh, commits):
+    refused, accepted, private_key = over_ssh
+    refused_recap, refused_seen = refused.of(inventory_name)
+    assert refused_recap["failed"] == 1 and "Host key verification failed" in refused.output
+    assert refused_seen["serving"].get("commit") == commits["deps"]
+    recap, seen = accepted.of(inventory_name)
+    assert recap["failed"] == 0, accepted.output[-3000:]
+    assert seen["serving"].get("commit") == commits["deps"]
+    assert host.check_output(f"git --git-dir {BASE}/repo.git config remote.origin.url") == "root@127.0.0.1:/srv/git/app.git"
+    key = host.file("/etc/stagecraft/app-prod/deploy_key")
+    assert (key.user, key.mode) == ("root", 0o600)
+    secret_line = private_key.splitlines()[1]
+    assert secret_line not in refused.output and secret_line not in accepted.output

@@ -91,8 +91,8 @@ def test_service_record_names_units_sockets_and_targets(tmp_path):
     record = ServiceRecord(RECORD, "gunicorn.json")
     assert record.socket_unit == "shop-prod.socket"
     assert record.service_target() == ("127.0.0.1", 8001)
-    assert record.candidate("20261122T190507Z-1a2b3c4") == ("shop-prod@20261122T190507Z-1a2b3c4.service",
-                                                           "/run/shop-prod-20261122T190507Z-1a2b3c4/gunicorn.sock")
+    expected = ("shop-prod@20261122T190507Z-1a2b3c4.service", "/run/shop-prod-20261122T190507Z-1a2b3c4/gunicorn.sock")
+    assert record.candidate("20261122T190507Z-1a2b3c4") == expected
     unix = ServiceRecord(dict(RECORD, listen="unix", socket="/run/shop-prod/gunicorn.sock", socket_activation=False), "gunicorn.json")
     assert unix.service_target() == "/run/shop-prod/gunicorn.sock" and unix.socket_unit is None
 
@@ -109,8 +109,8 @@ def releases(tmp_path, states):
     for index, state in enumerate(states):
         rid = "20261122T19{0:02d}00Z-{0:07x}".format(index)
         (tmp_path / "releases" / rid).mkdir(parents=True)
-        (tmp_path / "releases" / rid / MARKER).write_text(json.dumps({"release_id": rid, "commit": "{0:07x}".format(index) * 5 + "00000",
-                                                                       "state": state}))
+        marker = {"release_id": rid, "commit": "{0:07x}".format(index) * 5 + "00000", "state": state}
+        (tmp_path / "releases" / rid / MARKER).write_text(json.dumps(marker))
         ids.append(rid)
     return ids
 

@@ -166,7 +166,20 @@ def test_django_hooks_ran_as_the_app_with_its_secret(host):
 
 
 @pytest.fixture(scope="session")
-def check_run(all_hosts, first):
+def missing_ref(all_hosts, first):
+    return phase(all_hosts, deploy_version="no-such-branch")
+
+
+def test_missing_ref_fails_naming_it_before_anything_changes(inventory_name, missing_ref, first):
+    recap, seen = missing_ref.of(inventory_name)
+    assert recap["failed"] == 1
+    assert "ref 'no-such-branch' is not a branch, tag or commit" in missing_ref.output
+    assert seen["releases"].keys() == first[inventory_name]["releases"].keys()
+    assert (seen["current"], seen["locked"]) == (first[inventory_name]["current"], False)
+
+
+@pytest.fixture(scope="session")
+def check_run(all_hosts, missing_ref):
     return phase(all_hosts, "--check", "--diff", deploy_version="code")
 
 

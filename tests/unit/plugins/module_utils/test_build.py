@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -125,3 +126,31 @@ def test_unused_venvs_are_those_no_kept_release_links(tmp_path):
     write_marker(str(kept), dict(marker, venv="bbb"))
     assert unused_venvs(str(tmp_path), [{"path": str(kept)}]) == ["aaa", "ccc"]
     assert json.loads((kept / ".stagecraft-release.json").read_text())["venv"] == "bbb"
+
+
+PACKAGE_JSON = json.dumps({"name": "frontend", "version": "1.0.0", "private": True,
+                           "scripts": {"build": "node -e \"require('fs').mkdirSync('dist');require('fs').writeFileSync('dist/index.html','built')\""}})
+PACKAGE_LOCK = json.dumps({"name": "frontend", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+                           "packages": {"": {"name": "frontend", "version": "1.0.0"}}})
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_npm_build_runs_for_a_new_release_or_a_changed_lockfile(tmp_path):
+    builder = Builder(str(tmp_path), Hooks(), python="python3", npm_dir="frontend")
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON,
+                                                          "frontend/package-lock.json": PACKAGE_LOCK})
+    plan = builder.plan(str(path))
+    assert plan.build_npm is True
+    builder.build(str(path), plan)
+    assert (path / "frontend" / "dist" / "index.html").read_text() == "built"
+    assert (tmp_path / "cache" / "npm").is_dir()
+    assert builder.plan(str(path)).changed is False
+    (path / "frontend" / "package-lock.json").write_text(PACKAGE_LOCK.replace('"requires": true', '"requires": false'))
+    assert builder.plan(str(path)).build_npm is True
+
+
+def test_npm_build_needs_a_lockfile(tmp_path):
+    builder = Builder(str(tmp_path), Hooks(), python="python3", npm_dir="frontend")
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON})
+    with pytest.raises(DeployError, match="needs frontend/package-lock.json"):
+        builder.plan(str(path))

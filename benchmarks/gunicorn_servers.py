@@ -367,12 +367,12 @@ def contention_note(machine: dict) -> str:
     )
 
 
-def replace_docs_section(document: str, section: str) -> str:
-    """The document with its generated section replaced, or appended when it has none yet."""
-    start = document.find(DOCS_BEGIN)
-    end = document.find(DOCS_END)
+def replace_docs_section(document: str, section: str, begin: str = DOCS_BEGIN, end_marker: str = DOCS_END) -> str:
+    """The document with its generated section (between begin and end_marker) replaced, or appended when it has none yet."""
+    start = document.find(begin)
+    end = document.find(end_marker)
     if start != -1 and end > start:
-        return document[:start] + section + document[end + len(DOCS_END):]
+        return document[:start] + section + document[end + len(end_marker):]
     if start != -1 or end != -1:
         raise BenchmarkError("docs/benchmarks.md has only one of the generated section's markers; fix it by hand")
     return document.rstrip("\n") + "\n\n" + section + "\n"
@@ -708,18 +708,7 @@ class GunicornRole(Variant):
             # Extra variables outrank the playbook's role variables: --role-var changes any of them.
             **self.options.role_vars,
         }
-        with tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as scratch:
-            extra_file = Path(scratch) / "vars.json"
-            extra_file.write_text(json.dumps(extra), encoding="utf-8")
-            result = run(
-                [ANSIBLE_PLAYBOOK, "-i", f"{self.host.name},", "-c", "community.docker.docker", "-e", f"@{extra_file}", str(ROLE_PLAYBOOK)],
-                timeout=1200,
-                check=False,
-                cwd=ROOT,
-                env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
-            )
-        if result.returncode != 0:
-            raise BenchmarkError(f"applying the role failed (rc {result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-2000:]}")
+        result = run_playbook(self.host, ROLE_PLAYBOOK, extra)
         return {
             "unit": self.unit,
             "role_vars": self.options.role_vars,
@@ -743,6 +732,23 @@ class GunicornRole(Variant):
         settings = describe_gunicorn_conf(self.host.sh(f"cat {self.config}", check=False))
         given = ", ".join(f"{name}={json.dumps(value)}" for name, value in self.options.role_vars.items())
         return f"the role's defaults{' except ' + given if given else ''}, rendered into {self.config}: {settings}; the role's hardened unit"
+
+
+def run_playbook(host: TestHost, playbook: Path, extra: dict) -> subprocess.CompletedProcess:
+    """ansible-playbook of one of the benchmarks' playbooks against the test host, extra being its variables."""
+    with tempfile.TemporaryDirectory(prefix="bench-ansible-") as scratch:
+        extra_file = Path(scratch) / "vars.json"
+        extra_file.write_text(json.dumps(extra), encoding="utf-8")
+        result = run(
+            [ANSIBLE_PLAYBOOK, "-i", f"{host.name},", "-c", "community.docker.docker", "-e", f"@{extra_file}", str(playbook)],
+            timeout=1500,
+            check=False,
+            cwd=ROOT,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        )
+    if result.returncode != 0:
+        raise BenchmarkError(f"applying {playbook.name} failed (rc {result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-2000:]}")
+    return result
 
 
 def recap(output: str) -> str:
@@ -826,19 +832,10 @@ def measure(host: TestHost, variants: list[Variant], options: argparse.Namespace
     return runs
 
 
-def benchmark(options: argparse.Namespace) -> dict:
-    """Start a test host, deploy, measure, remove the host; the results."""
-    app_dir = options.app_dir
-    if not (app_dir / "requirements.txt").is_file():
-        raise BenchmarkError(f"{app_dir}/requirements.txt is missing: the example app is needed (--app-dir)")
-    selected = [VARIANTS[name] for name in options.variants]
-    if GunicornRole in selected and not (ROOT / "roles" / "gunicorn" / "tasks" / "main.yml").is_file():
-        raise BenchmarkError("roles/gunicorn is not there yet: pass --variants flask-dev,gunicorn-seeds to run without it")
-    pins = pinned_requirements(app_dir)
-    layout = Layout(root=options.root, app=options.app_name, env=options.env)
-    host = TestHost(options.image, options.container)
-    results = {
-        "benchmark": "gunicorn_servers",
+def results_skeleton(name: str, options: argparse.Namespace) -> dict:
+    """The start of a results file: which benchmark, when, on what machine, with which load."""
+    return {
+        "benchmark": name,
         "schema": 1,
         "date": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
         "quick": options.quick,
@@ -855,6 +852,20 @@ def benchmark(options: argparse.Namespace) -> dict:
             "target": "127.0.0.1 inside the test host",
         },
     }
+
+
+def benchmark(options: argparse.Namespace) -> dict:
+    """Start a test host, deploy, measure, remove the host; the results."""
+    app_dir = options.app_dir
+    if not (app_dir / "requirements.txt").is_file():
+        raise BenchmarkError(f"{app_dir}/requirements.txt is missing: the example app is needed (--app-dir)")
+    selected = [VARIANTS[name] for name in options.variants]
+    if GunicornRole in selected and not (ROOT / "roles" / "gunicorn" / "tasks" / "main.yml").is_file():
+        raise BenchmarkError("roles/gunicorn is not there yet: pass --variants flask-dev,gunicorn-seeds to run without it")
+    pins = pinned_requirements(app_dir)
+    layout = Layout(root=options.root, app=options.app_name, env=options.env)
+    host = TestHost(options.image, options.container)
+    results = results_skeleton("gunicorn_servers", options)
     try:
         log(f"starting test host {host.name} from {host.image}")
         host.start()
@@ -884,15 +895,15 @@ def benchmark(options: argparse.Namespace) -> dict:
     return results
 
 
-def write_outputs(results: dict, results_path: Path, docs_path: Path | None) -> None:
-    """The results file, and the docs section when asked for."""
+def write_outputs(results: dict, results_path: Path, docs_path: Path | None, update=None) -> None:
+    """The results file, and the docs section (update_docs, or the given function) when asked for."""
     results_path.parent.mkdir(parents=True, exist_ok=True)
     scratch = results_path.with_suffix(".json.tmp")
     scratch.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     scratch.replace(results_path)
     log(f"wrote {results_path}")
     if docs_path is not None:
-        update_docs(results, docs_path)
+        (update or update_docs)(results, docs_path)
 
 
 def update_docs(results: dict, docs_path: Path) -> None:
@@ -902,12 +913,11 @@ def update_docs(results: dict, docs_path: Path) -> None:
     log(f"updated {docs_path}")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command line; --quick shortens everything and keeps the real results and docs untouched."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def add_common_arguments(parser: argparse.ArgumentParser, variants: list[str], name: str, results: Path, quick_results: Path) -> None:
+    """The options every benchmark script here has: run mode, load, test host, app and deploy layout, outputs."""
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s measurements, 1 s warm-up, 1 repetition; separate results file, docs untouched")
     parser.add_argument("--render-docs", action="store_true", help="only rebuild the docs section from the results file; no measurement")
-    parser.add_argument("--variants", type=lambda text: text.split(","), default=list(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS))
+    parser.add_argument("--variants", type=lambda text: text.split(","), default=variants, help="comma-separated subset of " + ",".join(variants))
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
     parser.add_argument("--duration", type=float, default=15, help="seconds per measurement (wrk -d)")
@@ -915,17 +925,47 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repetitions", type=int, default=3, help="measurements per variant; the median is reported")
     parser.add_argument("--wrk-timeout", type=float, default=2, help="wrk --timeout in seconds; slower answers count as failed")
     parser.add_argument("--image", default=IMAGE, help="test host image (make testbed)")
-    parser.add_argument("--container", default=f"bench-gunicorn-{os.getpid()}", help="name of the test host container this run creates and removes")
+    parser.add_argument("--container", default=f"bench-{name}-{os.getpid()}", help="name of the test host container this run creates and removes")
     parser.add_argument("--app-dir", type=Path, default=APP_DIR, help="the Flask app: app.py, requirements.txt with exact pins")
     parser.add_argument("--wsgi-app", default="app:app", help="module:callable for gunicorn")
-    parser.add_argument("--dev-script", default="app.py", help="what `python SCRIPT` runs for the development server")
     parser.add_argument("--endpoint", default="/", help="path every variant is measured on")
     parser.add_argument("--app-name", default="flask", help="app name given to the role (unit and user names derive from it)")
     parser.add_argument("--env", default="prod", help="environment given to the role")
     parser.add_argument("--root", default="/srv", help="root of the deploy layout <root>/<app>/<env>")
+    parser.add_argument("--role-port", type=int, default=8000, help="port the role binds (127.0.0.1)")
+    parser.add_argument("--results", type=Path, help=f"results file (default {results.relative_to(ROOT)}; {quick_results.relative_to(ROOT)} with --quick)")
+    parser.add_argument("--docs", type=Path, help=f"markdown file whose generated section is rewritten (default {DOCS.relative_to(ROOT)}; none with --quick)")
+    parser.add_argument("--no-docs", action="store_true", help="leave the docs alone (for exploring settings)")
+
+
+def check_common_options(parser: argparse.ArgumentParser, options: argparse.Namespace, variants: list[str], results: Path, quick_results: Path) -> None:
+    """Defaults that depend on --quick, and the checks add_common_arguments' options need."""
+    unknown = [name for name in options.variants if name not in variants]
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; choose from {list(variants)}")
+    if options.quick:
+        options.duration, options.warmup, options.repetitions = 3, 1, 1
+    if options.results is None:
+        options.results = quick_results if options.quick else results
+    if options.docs is None and not options.quick and not options.no_docs:
+        options.docs = DOCS
+    if options.no_docs:
+        options.docs = None
+    options.app_dir = options.app_dir.resolve()
+    for name in ("threads", "connections", "repetitions"):
+        if getattr(options, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if options.duration <= 0 or options.duration > 600 or options.warmup < 0 or options.warmup > 600:
+        parser.error("--duration must be in (0, 600] and --warmup in [0, 600] seconds")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command line; --quick shortens everything and keeps the real results and docs untouched."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_common_arguments(parser, list(VARIANTS), "gunicorn", RESULTS, QUICK_RESULTS)
+    parser.add_argument("--dev-script", default="app.py", help="what `python SCRIPT` runs for the development server")
     parser.add_argument("--dev-port", type=int, default=5000, help="port of the development server (the app reads PORT)")
     parser.add_argument("--seeds-port", type=int, default=8080, help="port of the seeds' gunicorn")
-    parser.add_argument("--role-port", type=int, default=8000, help="port the role binds (127.0.0.1)")
     parser.add_argument(
         "--role-var",
         dest="role_vars",
@@ -935,28 +975,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="a gunicorn_* variable for the role (VALUE read as JSON, else a string), e.g. gunicorn_max_requests=0; repeatable",
     )
-    parser.add_argument("--results", type=Path, help=f"results file (default {RESULTS.relative_to(ROOT)}; {QUICK_RESULTS.relative_to(ROOT)} with --quick)")
-    parser.add_argument("--docs", type=Path, help=f"markdown file whose generated section is rewritten (default {DOCS.relative_to(ROOT)}; none with --quick)")
-    parser.add_argument("--no-docs", action="store_true", help="leave the docs alone (for exploring settings)")
     options = parser.parse_args(argv)
-    unknown = [name for name in options.variants if name not in VARIANTS]
-    if unknown:
-        parser.error(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
-    if options.quick:
-        options.duration, options.warmup, options.repetitions = 3, 1, 1
-    if options.results is None:
-        options.results = QUICK_RESULTS if options.quick else RESULTS
-    if options.docs is None and not options.quick and not options.no_docs:
-        options.docs = DOCS
-    if options.no_docs:
-        options.docs = None
+    check_common_options(parser, options, list(VARIANTS), RESULTS, QUICK_RESULTS)
     options.role_vars = dict(options.role_vars)
-    options.app_dir = options.app_dir.resolve()
-    for name in ("threads", "connections", "repetitions"):
-        if getattr(options, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    if options.duration <= 0 or options.duration > 600 or options.warmup < 0 or options.warmup > 600:
-        parser.error("--duration must be in (0, 600] and --warmup in [0, 600] seconds")
     return options
 
 
@@ -976,23 +997,29 @@ def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; exit status 0 when the run completed (whatever the numbers), 1 when it could not."""
-    options = parse_args(argv)
+def run_main(options: argparse.Namespace, measure_all, update, console) -> int:
+    """Run (or only re-render) a benchmark: measure_all(options) -> results, update(results, docs_path)
+    rewrites its docs section, console(results) is the table printed. Exit status 0 when the run
+    completed (whatever the numbers), 1 when it could not."""
     try:
         if options.render_docs:
             results = json.loads(options.results.read_text(encoding="utf-8"))
-            update_docs(results, options.docs or DOCS)
+            update(results, options.docs or DOCS)
         else:
             signal.signal(signal.SIGTERM, _terminate)
             signal.signal(signal.SIGHUP, _terminate)
-            results = benchmark(options)
-            write_outputs(results, options.results, options.docs)
-        print(render_console_table(results))
+            results = measure_all(options)
+            write_outputs(results, options.results, options.docs, update)
+        print(console(results))
     except BenchmarkError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; exit status 0 when the run completed (whatever the numbers), 1 when it could not."""
+    return run_main(parse_args(argv), benchmark, update_docs, render_console_table)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,7 @@ molecule: setup testbed ## Every molecule scenario
 
 bench: setup testbed ## Benchmarks (not part of test): results/ and docs/benchmarks.md
 	python benchmarks/gunicorn_servers.py
+	python benchmarks/nginx_proxy.py
 	python benchmarks/deploy_ssh.py
 
 docs: setup ## Rewrite each role README's variable table from its argument specs

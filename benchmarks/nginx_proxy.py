@@ -21,7 +21,6 @@ section of docs/benchmarks.md. Run from the repository root after `make setup te
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shlex
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ def curl(host, url: str, *options: str, resolve: bool = True):
     Headers are lower-cased names to lists of values, so a header sent twice shows up twice.
     """
     name_port = url.split("://", 1)[1].split("/", 1)[0]
-    name, _, port = name_port.partition(":")
+    name, dummy, port = name_port.partition(":")
     port = port or ("443" if url.startswith("https") else "80")
     target = ["--resolve", f"{name}:{port}:127.0.0.1"] if resolve else []
     command = ["curl", "-sS", "--max-time", "10", "-D", "/dev/stderr", "-o", "/dev/stdout", *target, *options, url]
@@ -85,7 +84,7 @@ def test_acme_certificate_comes_from_pebble(host, pebble_root):
     cert = python_on_host(host, "peer_certificate.py", "flask.test", "443")
     assert cert["subject"] == "flask.test" or cert["sans"] == ["flask.test"]
     assert cert["issuer"].startswith("Pebble Intermediate CA"), cert
-    status, _, body, rc = curl(host, "https://flask.test/healthz", "--cacert", pebble_root)
+    status, dummy, body, rc = curl(host, "https://flask.test/healthz", "--cacert", pebble_root)
     assert (status, rc) == (200, 0), body
     assert json.loads(body)["commit"] == "molecule-flask"
 
@@ -107,7 +106,7 @@ def test_cloudflare_origin_certificate_and_authenticated_origin_pulls(host):
 
 
 def test_plain_http_mode_serves_without_tls(host):
-    status, headers, _, _ = curl(host, "http://tunnel.test/healthz")
+    status, headers, dummy, dummy = curl(host, "http://tunnel.test/healthz")
     assert status == 200
     assert "strict-transport-security" not in headers
     assert "error" in python_on_host(host, "peer_certificate.py", "tunnel.test", "443")
@@ -127,7 +126,7 @@ def test_http2_is_offered(host):
 # --- Redirect, default server, headers -------------------------------------------------------
 
 def test_http_redirects_to_https_with_308(host):
-    status, headers, _, _ = curl(host, "http://shop.test/some/path?x=1")
+    status, headers, dummy, dummy = curl(host, "http://shop.test/some/path?x=1")
     assert status == 308
     assert headers["location"] == ["https://shop.test/some/path?x=1"]
 
@@ -142,7 +141,7 @@ def test_unknown_host_names_get_no_answer(host):
 @pytest.mark.parametrize("path", ["/healthz", "/static/css/site.css", "/static/css/site.3f9a1c2b7d4e.css", "/app/", "/app/deep/route",
                                   "/app/assets/index-4f2a9c1e.js", "/no/such/page"])
 def test_security_headers_reach_every_kind_of_location_once(host, path):
-    status, headers, _, _ = curl(host, f"https://shop.test{path}", "--cacert", TEST_CA)
+    status, headers, dummy, dummy = curl(host, f"https://shop.test{path}", "--cacert", TEST_CA)
     assert status in (200, 404)
     for name, value in {**SECURITY_HEADERS, "strict-transport-security": HSTS}.items():
         assert headers.get(name) == [value], (path, name, headers)
@@ -150,7 +149,7 @@ def test_security_headers_reach_every_kind_of_location_once(host, path):
 
 
 def test_dev_sends_security_headers_but_no_hsts(host):
-    status, headers, _, _ = curl(host, "https://dev.shop.test/healthz", "-k")
+    status, headers, dummy, dummy = curl(host, "https://dev.shop.test/healthz", "-k")
     assert status == 200
     assert "strict-transport-security" not in headers
     assert headers["x-frame-options"] == ["DENY"]
@@ -178,7 +177,7 @@ def test_gzip_compresses_json(host):
     ("/app/", "no-cache"),
 ])
 def test_static_files_are_served_by_nginx_with_cache_headers(host, path, cache):
-    status, headers, body, _ = curl(host, f"https://shop.test{path}", "--cacert", TEST_CA)
+    status, headers, body, dummy = curl(host, f"https://shop.test{path}", "--cacert", TEST_CA)
     assert status == 200
     assert headers["cache-control"] == [cache]
     assert "etag" in headers or "last-modified" in headers
@@ -186,7 +185,7 @@ def test_static_files_are_served_by_nginx_with_cache_headers(host, path, cache):
 
 
 def test_spa_answers_unknown_paths_with_its_index(host):
-    status, headers, body, _ = curl(host, "https://shop.test/app/orders/42", "--cacert", TEST_CA)
+    status, headers, body, dummy = curl(host, "https://shop.test/app/orders/42", "--cacert", TEST_CA)
     assert status == 200
     assert "<title>shop spa</title>" in body
     assert headers["cache-control"] == ["no-cache"]
@@ -205,7 +204,7 @@ def test_websocket_upgrade_through_the_proxy(host):
 
 
 def test_rate_limited_location_answers_429_beyond_the_burst(host):
-    statuses = [curl(host, "https://shop.test/limited/", "--cacert", TEST_CA)[0] for _ in range(6)]
+    statuses = [curl(host, "https://shop.test/limited/", "--cacert", TEST_CA)[0] for attempt in range(6)]
     assert 429 in statuses, statuses
     assert statuses[0] != 429
 
@@ -229,7 +228,7 @@ def test_maintenance_file_switches_the_server_block_to_503(host):
                       " && mv /var/lib/stagecraft/shop-prod/.m.tmp /var/lib/stagecraft/shop-prod/maintenance.html")
     try:
         for path, method in (("/healthz", "GET"), ("/static/css/site.css", "GET"), ("/app/x", "GET"), ("/api/form", "POST")):
-            status, headers, body, _ = curl(host, f"https://shop.test{path}", "--cacert", TEST_CA, "-X", method)
+            status, headers, body, dummy = curl(host, f"https://shop.test{path}", "--cacert", TEST_CA, "-X", method)
             assert (status, body) == (503, page), (path, method, status, body)
             assert headers["retry-after"] == ["120"]
             assert headers["strict-transport-security"] == [HSTS]

@@ -5,7 +5,7 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""The one exception type of the deploy logic; a module's main() turns it into fail_json."""
+"""The one exception type of the deploy logic, and the one way a module turns it into fail_json."""
 
 from __future__ import annotations
 
@@ -20,3 +20,12 @@ class DeployError(Exception):
 
     def __str__(self):
         return self.message
+
+
+def run_module(module, run):
+    """Exit `module` with the result dict of `run(module)`, or fail it with a DeployError's message and details."""
+    try:
+        result = run(module)
+    except DeployError as exc:
+        module.fail_json(msg=exc.message, **exc.details)
+    module.exit_json(**result)

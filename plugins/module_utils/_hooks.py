@@ -23,6 +23,8 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 
 PHASES = ("before_build", "after_build", "before_switch", "after_switch")
+# The `hooks` option of the modules that run them: one list of commands per phase.
+HOOK_OPTIONS = dict((phase, dict(type="list", elements="str", default=[])) for phase in PHASES)
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 ESCAPED_IN_DOUBLE_QUOTES = '"\\$`'
 

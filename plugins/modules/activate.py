@@ -145,11 +145,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner, module_run_command
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
-from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import PHASES, Hooks
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
+from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker
-
-HOOK_OPTIONS = dict((phase, dict(type="list", elements="str", default=[])) for phase in PHASES)
 
 
 def default_record(path):
@@ -196,10 +194,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        module.exit_json(**run(module))
-    except DeployError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -145,10 +145,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._build import Builder
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner, module_run_command
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
-from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import PHASES, Hooks
-
-HOOK_OPTIONS = dict((phase, dict(type="list", elements="str", default=[])) for phase in PHASES)
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
+from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks
 
 
 def run(module):
@@ -186,10 +184,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        module.exit_json(**run(module))
-    except DeployError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import read_lock
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
@@ -87,10 +87,7 @@ def main():
         argument_spec=dict(path=dict(type="path", required=True), records=dict(type="int", default=10)),
         supports_check_mode=True,
     )
-    try:
-        module.exit_json(**run(module))
-    except DeployError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

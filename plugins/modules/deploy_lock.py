@@ -69,7 +69,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
 
 
 def run(module):
@@ -113,10 +113,7 @@ def main():
         required_if=[("state", "present", ["holder_id"]), ("state", "absent", ["holder_id"])],
         supports_check_mode=True,
     )
-    try:
-        module.exit_json(**run(module))
-    except DeployError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

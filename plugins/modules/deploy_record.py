@@ -87,7 +87,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import utc_timestamp
 
@@ -116,10 +116,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        module.exit_json(**run(module))
-    except DeployError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
     GitAuth, GitMirror, chown_tree, create_release, find_release, read_marker, release_id, shared_links)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release
@@ -176,6 +176,15 @@ def check_mode_answer(mirror, version):
 
 
 def run(module):
+    result = make_release(module)
+    result["diff"] = {
+        "before": {"release": result["previous_release_id"], "commit": result["previous_commit"]},
+        "after": {"release": result["release_id"], "commit": result["commit"]},
+    }
+    return result
+
+
+def make_release(module):
     params = module.params
     base = params["path"]
     releases_dir, shared_dir = os.path.join(base, "releases"), os.path.join(base, "shared")
@@ -235,15 +244,7 @@ def main():
         required_by={"ssh_key": "known_hosts"},
         supports_check_mode=True,
     )
-    try:
-        result = run(module)
-    except DeployError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-    result["diff"] = {
-        "before": {"release": result["previous_release_id"], "commit": result["previous_commit"]},
-        "after": {"release": result["release_id"], "commit": result["commit"]},
-    }
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -72,8 +72,8 @@ sanity: build ## Install the tarball (offline) and run ansible-test sanity on it
 unit: setup ## pytest tests/unit
 	pytest tests/unit
 
-molecule: setup testbed ## Every molecule scenario
-	molecule test --all
+molecule: setup testbed ## Every molecule scenario (MOLECULE_JOBS at a time; logs in build/logs/)
+	tests/molecule.sh
 
 bench: setup testbed ## Benchmarks (not part of test): results/ and docs/benchmarks.md
 	python benchmarks/gunicorn_servers.py

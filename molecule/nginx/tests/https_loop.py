@@ -36,10 +36,13 @@ for number in range(MAX_REQUESTS):
         done_at = number
     try:
         conn = Connection(NAME, context=context, timeout=10)
+        # The certificate is read before the request: an answer with "Connection: close" (a worker
+        # that a reload is retiring sends one) takes the socket away from the connection.
+        conn.connect()
+        serial = format(int(conn.sock.getpeercert()["serialNumber"], 16), "x")
         conn.request("GET", "/healthz")
         answer = conn.getresponse()
         answer.read()
-        serial = format(int(conn.sock.getpeercert()["serialNumber"], 16), "x")
         if not serials or serials[-1] != serial:
             serials.append(serial)
         conn.close()

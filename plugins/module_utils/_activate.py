@@ -88,7 +88,7 @@ class _UnixConnection(http.client.HTTPConnection):
 class Health:
     """The health check: GET `path` with `host` as Host must answer `status` within `timeout` seconds."""
 
-    def __init__(self, path="/healthz", status=200, host="localhost", timeout=60.0, interval=0.5):
+    def __init__(self, path="/healthz", status=200, host="localhost", timeout=60.0, interval=0.2):
         if not path.startswith("/"):
             raise DeployError("the health check path must start with /, not {0!r}".format(path))
         self.path, self.status, self.host, self.timeout, self.interval = path, int(status), host, float(timeout), float(interval)

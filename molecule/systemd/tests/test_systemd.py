@@ -442,10 +442,11 @@ REFUSED = {
         "systemd-analyze verify refused webdemo.service",
         "Unknown key 'ProtectSytem' in section [Service]",
     ),
-    # A missing executable outside verify_allow_missing is not tolerated.
+    # A missing executable outside verify_allow_missing is not tolerated. (A new unit: only units
+    # whose files would change are verified, and later.service as installed is unchanged.)
     "missing_executable_not_allowed": (
-        lambda: [demo_unit("later.service", verify_allow_missing=[])],
-        "systemd-analyze verify refused later.service (rc 1): later.service: Command /opt/later/venv/bin/app is not executable",
+        lambda: [{**demo_unit("later.service", verify_allow_missing=[]), "name": "sooner.service"}],
+        "systemd-analyze verify refused sooner.service (rc 1): sooner.service: Command /opt/later/venv/bin/app is not executable",
         "No such file or directory",
     ),
     # Preflight: bad suffix, invalid name, sections missing, wrong type in hardening_overrides.

@@ -20,6 +20,10 @@ TESTBED_CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export TESTBED_CA_BUNDLE
 # Scenarios live in molecule/ at the collection root (see README).
 export MOLECULE_GLOB := molecule/*/molecule.yml
+# Scenarios run this many at a time (tests/molecule.sh); two keep a full run well inside CI's
+# time on these 2-core machines, where one at a time leaves the cores waiting on containers.
+MOLECULE_JOBS ?= 2
+export MOLECULE_JOBS
 
 .PHONY: help setup lock testbed demo demo-clean lint sanity unit molecule test build bench docs clean distclean
 

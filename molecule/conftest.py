@@ -86,3 +86,41 @@ def run_playbook(
         if match
     }
     return run, recap
+
+
+def run_bad_input(all_hosts: dict[str, testinfra.host.Host], report_dir, cases: dict[str, dict], snapshot_command: str) -> dict:
+    """Run the scenario's bad_input.yml once for every case on every host; return what a test needs.
+
+    `cases` maps each case's name to the role's variables; bad_input.yml applies the role with each
+    in its own block/rescue and writes what each case did to `report_dir`/<host>.json on the
+    controller. `snapshot_command` prints what bad input must not change; it runs on every host
+    before and after the playbook. Returns the run and recap ("run"), each host's snapshot
+    ("before", "after") and each host's report ("cases", missing for a host that wrote none).
+    """
+    def snapshot() -> dict[str, str]:
+        return {name: host.check_output(snapshot_command) for name, host in all_hosts.items()}
+
+    before = snapshot()
+    run = run_playbook("bad_input.yml", extra_vars={"molecule_bad_input_cases": cases, "molecule_bad_input_report": str(report_dir)})
+    after = snapshot()
+    cases_done = {name: json.loads(path.read_text()) for name in all_hosts if (path := report_dir / f"{name}.json").exists()}
+    return {"run": run, "before": before, "after": after, "cases": cases_done}
+
+
+def assert_bad_input_case(bad_input: dict, inventory_name: str, case: str, message: str) -> dict:
+    """Assert what every bad-input case must show on the host: the run went through, the case
+    failed with `message` in its message, the run changed nothing (recap and snapshot).
+
+    Returns what the case did (its "task" and "msg") for the scenario's own assertions.
+    """
+    run, recap = bad_input["run"]
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert inventory_name in bad_input["cases"], f"no report from {inventory_name}:\n{(run.stdout + run.stderr)[-3000:]}"
+    done = bad_input["cases"][inventory_name][case]
+    assert done["failed"], done
+    # The YAML-folded message may hold line breaks: compare without them.
+    assert message in " ".join(done["msg"].split()), done
+    # Every case was rescued: the whole run, hence each case, changed nothing on the host.
+    assert recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 0}
+    assert bad_input["after"][inventory_name] == bad_input["before"][inventory_name]
+    return done

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import journal, run_playbook
+from conftest import assert_bad_input_case, journal, run_bad_input, run_playbook
 
 HERE = Path(__file__).resolve().parent
 SECRET = 'm0lecule-"s3cret"-$HOME-\\x-7f3a9c'
@@ -237,26 +237,11 @@ SNAPSHOT = (
 
 @pytest.fixture(scope="session")
 def bad_input(all_hosts, tmp_path_factory) -> dict:
-    """Every case of BAD_INPUT on every host in one run of bad_input.yml (each case in its own
-    block/rescue); the run, each host's snapshot before and after it and what each case did."""
-    report = tmp_path_factory.mktemp("bad_input")
+    """conftest.run_bad_input with BAD_INPUT's cases, each given the module and environment an app needs."""
     cases = {case: {"gunicorn_app_module": "app:app", "gunicorn_app_env": "prod", **BAD_INPUT[case][0]} for case in BAD_INPUT}
-    before = {name: host.check_output(SNAPSHOT) for name, host in all_hosts.items()}
-    run = run_playbook("bad_input.yml", extra_vars={"molecule_bad_input_cases": cases, "molecule_bad_input_report": str(report)})
-    after = {name: host.check_output(SNAPSHOT) for name, host in all_hosts.items()}
-    cases_done = {name: json.loads(path.read_text()) for name in all_hosts if (path := report / f"{name}.json").exists()}
-    return {"run": run, "before": before, "after": after, "cases": cases_done}
+    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), cases, SNAPSHOT)
 
 
 @pytest.mark.parametrize("case", BAD_INPUT)
 def test_bad_input_fails_naming_the_variable_and_changes_nothing(bad_input, inventory_name, case):
-    message = BAD_INPUT[case][1]
-    run, recap = bad_input["run"]
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    done = bad_input["cases"][inventory_name][case]
-    assert done["failed"], done
-    # The YAML-folded message may hold line breaks: compare without them.
-    assert message in " ".join(done["msg"].split()), done
-    # Every case was rescued: the whole run, hence each case, changed nothing on the host.
-    assert recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 0}
-    assert bad_input["after"][inventory_name] == bad_input["before"][inventory_name]
+    assert_bad_input_case(bad_input, inventory_name, case, BAD_INPUT[case][1])

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import journal, run_playbook
+from conftest import assert_bad_input_case, journal, run_bad_input, run_playbook
 
 HERE = Path(__file__).resolve().parent
 PKI = Path(__import__("os").environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "pki"
@@ -394,34 +394,17 @@ SNAPSHOT = (
 
 @pytest.fixture(scope="session")
 def bad_input(all_hosts, tmp_path_factory) -> dict:
-    """Every case of BAD_INPUT on every host in one run of bad_input.yml (each case in its own
-    block/rescue); the run, each host's snapshot before and after it and what each case did.
-    "@file" values are the scenario's PEM files."""
-    report = tmp_path_factory.mktemp("bad_input")
-
+    """conftest.run_bad_input with BAD_INPUT's cases, each given an upstream; "@file" values are
+    the scenario's PEM files."""
     def value(item):
         return (PKI / item[1:]).read_text() if isinstance(item, str) and item.startswith("@") else item
 
     cases = {case: {"nginx_upstream": "127.0.0.1:8000", **{key: value(item) for key, item in BAD_INPUT[case][0].items()}} for case in BAD_INPUT}
-    before = snapshot(all_hosts)
-    run = run_playbook("bad_input.yml", extra_vars={"molecule_bad_input_cases": cases, "molecule_bad_input_report": str(report)})
-    return {"run": run, "before": before, "after": snapshot(all_hosts),
-            "cases": {name: json.loads((report / f"{name}.json").read_text()) for name in all_hosts}}
-
-
-def snapshot(all_hosts) -> dict[str, str]:
-    """What bad input must not change, per host: nginx's and the role's files, nginx's master, the units."""
-    return {name: host.check_output(SNAPSHOT) for name, host in all_hosts.items()}
+    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), cases, SNAPSHOT)
 
 
 @pytest.mark.parametrize("case", BAD_INPUT)
 def test_bad_input_fails_naming_the_variable_and_changes_nothing(bad_input, inventory_name, case):
-    run, recap = bad_input["run"]
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    done = bad_input["cases"][inventory_name][case]
-    assert done["failed"], done
+    done = assert_bad_input_case(bad_input, inventory_name, case, BAD_INPUT[case][1])
     assert done["task"].startswith("Check names"), done
-    assert BAD_INPUT[case][1] in " ".join(done["msg"].split()), done
-    assert recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 0}
-    assert bad_input["after"][inventory_name] == bad_input["before"][inventory_name]
-    assert "PRIVATE KEY" not in run.stdout
+    assert "PRIVATE KEY" not in bad_input["run"][0].stdout

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run `molecule test` for each scenario (all of them by default), MOLECULE_JOBS at a time, each
-# on its own container names and into its own log under build/logs/. Every scenario runs even
-# when one fails, so one run shows every failure; the end of the output says which scenarios
+# on its own containers (their names hold the scenario's) and into its own log under build/logs/.
+# Every scenario runs even when one fails, so one run shows every failure; the end of the output says which scenarios
 # failed, how long each took, and the lines that name what failed (CI shows only the tail).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
@@ -22,7 +22,7 @@ fi
 # One scenario: its log, then a line "<name> <seconds> <exit code>" in its result file.
 run_scenario() {
   local name=$1 start=$SECONDS
-  MOLECULE_INSTANCE_PREFIX="${MOLECULE_INSTANCE_PREFIX:-sc}" molecule test -s "$name" >"$logs/molecule-$name.log" 2>&1
+  molecule test -s "$name" >"$logs/molecule-$name.log" 2>&1
   local rc=$?
   echo "$name $((SECONDS - start)) $rc" >"$logs/molecule-$name.result"
   printf '%-10s %5ss  %s\n' "$name" "$((SECONDS - start))" "$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")"

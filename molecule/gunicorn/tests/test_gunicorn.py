@@ -23,7 +23,7 @@ APPS = {
     },
     "fastapi": {
         "unit": "fastapi-prod.service",
-        "target": "/run/fastapi-prod/gunicorn.sock",
+        "target": "/run/stagecraft/fastapi-prod.sock",
         "workers": 2,
         "max_exposure": 1.0,
     },

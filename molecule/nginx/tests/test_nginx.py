@@ -253,8 +253,21 @@ def test_one_server_block_per_app_and_environment(host):
     sites = sorted(host.check_output("ls /etc/nginx/stagecraft/sites").split())
     assert sites == ["edge-prod.conf", "flask-prod.conf", "shop-dev.conf", "shop-prod.conf", "tunnel-prod.conf"]
     assert not host.file("/etc/nginx/sites-enabled/default").exists
-    assert "unix:/run/shop-prod/gunicorn.sock" in host.file("/etc/nginx/stagecraft/sites/shop-prod.conf").content_string
+    assert "unix:/run/stagecraft/shop-prod.sock" in host.file("/etc/nginx/stagecraft/sites/shop-prod.conf").content_string
     assert "server 127.0.0.1:8000;" in host.file("/etc/nginx/stagecraft/sites/flask-prod.conf").content_string
+
+
+def test_socket_keeps_nginx_group_when_its_units_start_afresh(host):
+    """As after a boot (/run is empty): the socket starts first, the service on nginx's first request.
+    The service's start hands its RuntimeDirectory to the app's user and group; the socket is not in it."""
+    host.check_output("systemctl stop shop-prod.service shop-prod.socket"
+                      " && rm -rf /run/shop-prod /run/stagecraft/shop-prod.sock && systemctl start shop-prod.socket")
+    assert not host.service("shop-prod.service").is_running
+    assert curl(host, "https://shop.test/healthz", "--cacert", TEST_CA)[0] == 200
+    assert host.service("shop-prod.service").is_running
+    sock = host.file("/run/stagecraft/shop-prod.sock")
+    assert (sock.user, sock.group, sock.mode) == ("shop-prod", "www-data", 0o660)
+    assert host.file("/run/shop-prod").group == "shop-prod"
 
 
 def test_ocsp_stapling_only_where_the_certificate_names_a_responder(host):

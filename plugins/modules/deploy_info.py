@@ -59,27 +59,14 @@ deploys:
   elements: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import read_lock
-from ansible_collections.stagecraft.webapp.plugins.module_utils._record import read_last
-from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
+from ansible_collections.stagecraft.webapp.plugins.module_utils._status import deploy_state
 
 
 def run(module):
-    base = module.params["path"]
-    releases_dir = os.path.join(base, "releases")
-    releases = list_releases(releases_dir)
-    current_id = current_release(os.path.join(base, "current"), releases_dir)
-    try:
-        target = rollback_target(releases, current_id).release_id
-    except DeployError:
-        target = ""
-    return {"changed": False, "current": current_id or "", "rollback_target": target, "releases": [release.as_dict() for release in releases],
-            "lock": read_lock(os.path.join(base, "deploy.lock")), "deploys": read_last(os.path.join(base, "deploys.jsonl"), module.params["records"])}
+    return dict(deploy_state(module.params["path"], module.params["records"]), changed=False)
 
 
 def main():

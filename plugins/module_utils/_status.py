@@ -1,0 +1,233 @@
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""What a status view shows for one app in one environment, read on the host in one go; changes nothing.
+
+`deploy_state` reads the environment directory (releases, `current`, lock, record; deploy_info
+returns it as is), `service_status` asks systemd about a unit, `probe_health` sends one GET to an
+address of our choosing with the URL's name as TLS SNI and `Host` (what a browser reaching that name
+would get from nginx, even where the name does not resolve) and reads the peer certificate without
+verifying it. `app_status` puts them together. Plain functions: the tests call them without Ansible.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import os
+import shutil
+import ssl
+import time
+from urllib.parse import urlsplit
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import read_lock
+from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, read_last
+from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
+
+SYSTEMD_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
+ENABLED_STATES = ("enabled", "enabled-runtime")
+UNKNOWN = "unknown"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+BODY_LIMIT = 65536
+USER_AGENT = "stagecraft-app-status"
+
+
+def _utc_text(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def deploy_state(base, records=10):
+    """The releases (oldest first), `current`, the rollback target ("" for none), the lock holder and the last deploys."""
+    releases_dir = os.path.join(base, "releases")
+    releases = list_releases(releases_dir)
+    current_id = current_release(os.path.join(base, "current"), releases_dir)
+    try:
+        target = rollback_target(releases, current_id).release_id
+    except DeployError:
+        target = ""
+    return {"current": current_id or "", "rollback_target": target, "releases": [release.as_dict() for release in releases],
+            "lock": read_lock(os.path.join(base, "deploy.lock")), "deploys": read_last(os.path.join(base, "deploys.jsonl"), records)}
+
+
+def release_status(base):
+    """current, its commit ("" when unknown), rollback target, the last deploy record entry (or None) and the lock holder (or None)."""
+    state = deploy_state(base, records=1)
+    commit = next((release["commit"] for release in state["releases"] if release["release_id"] == state["current"]), None)
+    last = state["deploys"][-1] if state["deploys"] else None
+    return {
+        "current": state["current"],
+        "current_commit": commit or "",
+        "rollback_target": state["rollback_target"],
+        "last_deploy": None if last is None else dict((field, last.get(field)) for field in FIELDS),
+        "lock": state["lock"],
+    }
+
+
+def _unknown_service(unit, error):
+    return {"unit": unit, "load_state": UNKNOWN, "active_state": UNKNOWN, "sub_state": UNKNOWN, "unit_file_state": UNKNOWN,
+            "enabled": None, "error": error}
+
+
+def service_status(unit, run_command=None, which=shutil.which):
+    """systemd's view of `unit`; states are "unknown" with `error` set when systemctl is missing or fails.
+
+    `which(name)` finds systemctl (AnsibleModule.get_bin_path in the module), `run_command` runs it
+    (see _commands.py). A unit systemd does not know has load_state not-found and `error` set.
+    """
+    systemctl = which("systemctl")
+    if not systemctl:
+        return _unknown_service(unit, "systemctl not found on this host; cannot read the state of {0}".format(unit))
+    argv = [systemctl, "show", "--property=" + ",".join(SYSTEMD_PROPERTIES), "--", unit]
+    rc, out, err = (run_command or subprocess_run_command)(argv)
+    if rc != 0:
+        detail = (err or out or "").strip() or "no output"
+        return _unknown_service(unit, "systemctl show {0} failed (rc={1}): {2}".format(unit, rc, detail))
+    properties = {}
+    for line in (out or "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            properties[key.strip()] = value.strip()
+    unit_file_state = properties.get("UnitFileState", "")
+    result = {
+        "unit": unit,
+        "load_state": properties.get("LoadState") or UNKNOWN,
+        "active_state": properties.get("ActiveState") or UNKNOWN,
+        "sub_state": properties.get("SubState") or UNKNOWN,
+        "unit_file_state": unit_file_state,
+        "enabled": unit_file_state in ENABLED_STATES,
+        "error": None,
+    }
+    if result["load_state"] != "loaded":
+        result["error"] = "systemd cannot load {0}: LoadState={1}".format(unit, result["load_state"])
+    return result
+
+
+def load_x509():
+    """cryptography's x509 module, or None when the library is not installed.
+
+    Imported on first use: it costs a tenth of a second or more, which deploy_info (sharing this file) never needs.
+    """
+    try:
+        from cryptography import x509
+    except ImportError:
+        return None
+    return x509
+
+
+def certificate_info(der, now=None, x509=None):
+    """not_after (ISO 8601 UTC), days_left (whole days, negative once expired), subject and issuer of a DER certificate.
+
+    Needs `cryptography` (`x509` is its module, load_x509() by default); raises ValueError for bytes that are no certificate.
+    """
+    certificate = (x509 or load_x509()).load_der_x509_certificate(der)
+    not_after = getattr(certificate, "not_valid_after_utc", None)
+    if not_after is None:  # cryptography < 42: a naive datetime in UTC
+        not_after = certificate.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    moment = now or datetime.datetime.now(datetime.timezone.utc)
+    return {"not_after": _utc_text(not_after), "days_left": (not_after - moment).days,
+            "subject": certificate.subject.rfc4514_string(), "issuer": certificate.issuer.rfc4514_string()}
+
+
+class HealthTarget:
+    """Where a health URL is asked: the address connected to, the name sent as SNI and Host, the request path."""
+
+    def __init__(self, url, connect_address="127.0.0.1"):
+        parts = urlsplit(url or "")
+        self.url = url
+        self.scheme = parts.scheme.lower()
+        if self.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise DeployError("health_url must be an http:// or https:// URL with a host name, not {0!r}".format(url), details={"health_url": url})
+        try:
+            self.port = parts.port or DEFAULT_PORTS[self.scheme]
+        except ValueError:
+            raise DeployError("health_url {0!r} has an invalid port".format(url), details={"health_url": url})
+        self.server_name = parts.hostname
+        self.connect_address = connect_address or "127.0.0.1"
+        name = "[{0}]".format(self.server_name) if ":" in self.server_name else self.server_name
+        self.host_header = name if self.port == DEFAULT_PORTS[self.scheme] else "{0}:{1}".format(name, self.port)
+        self.path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """HTTP(S) to a fixed address; with a TLS context, the handshake names `server_name` (SNI), not the address."""
+
+    def __init__(self, address, port, timeout, server_name=None, context=None):
+        super().__init__(address, port, timeout=timeout)
+        self.server_name = server_name
+        self.context = context
+
+    def connect(self):
+        super().connect()
+        if self.context is not None:
+            self.sock = self.context.wrap_socket(self.sock, server_hostname=self.server_name)
+
+    def peer_certificate(self):
+        """The peer's certificate as DER bytes, or None (plain HTTP, or no certificate)."""
+        if self.context is None or self.sock is None:
+            return None
+        return self.sock.getpeercert(binary_form=True)
+
+
+def _no_verify_context():
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # development hosts use self-signed certificates; the certificate is read, not trusted
+    return context
+
+
+def probe_health(url, connect_address="127.0.0.1", timeout=5.0, now=None, clock=time.monotonic, x509_loader=load_x509):
+    """One GET of `url` sent to `connect_address`; returns (health, certificate, warnings).
+
+    health is {url, status (0 without an answer), error (None when the server answered), elapsed (s)};
+    certificate is certificate_info() of the peer, or None for http URLs and when it cannot be read
+    (without cryptography, `x509_loader()` returns None: a warning says so).
+    """
+    target = HealthTarget(url, connect_address)
+    if not timeout or timeout <= 0:
+        raise DeployError("timeout must be a number of seconds above 0, not {0!r}".format(timeout), details={"timeout": timeout})
+    context = _no_verify_context() if target.scheme == "https" else None
+    connection = _PinnedConnection(target.connect_address, target.port, timeout, target.server_name, context)
+    status, error, der, warnings = 0, None, None, []
+    started = clock()
+    try:
+        connection.connect()
+        der = connection.peer_certificate()
+        connection.request("GET", target.path, headers={"Host": target.host_header, "User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"})
+        response = connection.getresponse()
+        status = response.status
+        response.read(BODY_LIMIT)
+    except (OSError, http.client.HTTPException) as exc:  # socket.timeout and ssl.SSLError are OSErrors
+        error = "{0}: {1}".format(type(exc).__name__, exc)
+        if status:  # the answer broke off after its status line
+            error = "answer with status {0} broke off: {1}".format(status, error)
+    finally:
+        elapsed = round(clock() - started, 3)
+        connection.close()
+    certificate = None
+    if der:
+        x509 = x509_loader()
+        if x509 is None:
+            warnings.append("the Python library cryptography is not installed on the host; the certificate of {0} was not read".format(url))
+        else:
+            try:
+                certificate = certificate_info(der, now, x509)
+            except Exception as exc:  # ValueError for bytes that are no certificate; a status view never fails on one it half understands
+                warnings.append("cannot parse the certificate of {0}: {1}".format(url, exc))
+    health = {"url": url, "status": status, "error": error, "elapsed": elapsed}
+    return health, certificate, warnings
+
+
+def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeout=5.0, run_command=None, which=shutil.which, now=None):
+    """Everything a status view needs: release_status(), service (None without unit), health and certificate (None without URL), warnings."""
+    result = release_status(base)
+    result["service"] = service_status(unit, run_command, which) if unit else None
+    result["health"], result["certificate"], result["warnings"] = None, None, []
+    if health_url:
+        result["health"], result["certificate"], result["warnings"] = probe_health(health_url, connect_address, timeout, now)
+    return result

@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: app_status
+short_description: Show what serves, its service and its health for an app in one environment, in one call
+version_added: 0.1.0
+description:
+  - Reads on the host, in one task (one SSH round trip), what a status view shows for one app in one environment.
+  - From O(path), the release C(current) points to and its commit, the last entry of C(deploys.jsonl), the deploy lock's holder
+    and the rollback target; with O(unit), the systemd state of the app's service; with O(health_url), the answer to one GET of
+    that URL and the certificate the server presents for its name.
+  - The GET goes to O(connect_address) on the URL's port, with the URL's host name as TLS SNI and as C(Host) header, so
+    nginx answers from the server block of that name, as a browser reaching the name would see it, even where the name
+    does not resolve on the host. The certificate is read, not verified (development hosts use self-signed ones).
+  - Changes nothing. M(stagecraft.webapp.deploy_info) lists every release and the last N deploys instead.
+author: Stagecraft maintainers (@stagecraft)
+requirements:
+  - The Python library C(cryptography) on the host to read the certificate (the C(stagecraft.webapp.nginx) role installs
+    C(python3-cryptography)); without it RV(certificate) is null and a warning says why.
+extends_documentation_fragment:
+  - stagecraft.webapp.deploy
+  - stagecraft.webapp.deploy.attributes
+options:
+  unit:
+    description:
+      - The app's systemd service, for example C(shop-prod.service); its C(ActiveState), C(SubState) and C(UnitFileState)
+        come from C(systemctl show).
+      - Empty to skip; RV(service) is then null.
+    type: str
+    default: ""
+  health_url:
+    description:
+      - The URL a browser would use to reach the app's health check, for example C(https://shop.example.com/healthz);
+        C(http) or C(https).
+      - Empty to skip; RV(health) and RV(certificate) are then null.
+    type: str
+    default: ""
+  connect_address:
+    description: The address the health request connects to, on the port of O(health_url).
+    type: str
+    default: 127.0.0.1
+  timeout:
+    description: Seconds to wait for the health check's connection, handshake and each read.
+    type: float
+    default: 5
+notes:
+  - A health check that gets no answer (refused, timed out, TLS failure) is not a task failure; RV(health.status) is then
+    C(0) and RV(health.error) says why. Any status the server answers with is reported as is.
+seealso:
+  - module: stagecraft.webapp.deploy_info
+"""
+
+EXAMPLES = r"""
+- name: Read the status of shop in prod
+  stagecraft.webapp.app_status:
+    path: /srv/shop/prod
+    unit: shop-prod.service
+    health_url: https://shop.example.com/healthz
+  register: status
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: >-
+      {{ status.current }} ({{ status.current_commit[:7] }}), {{ status.service.active_state }}/{{ status.service.sub_state }},
+      health {{ status.health.status }}, certificate ends in {{ status.certificate.days_left | default('?') }} days
+"""
+
+RETURN = r"""
+current:
+  description: The release C(current) points to; empty when there is none.
+  returned: always
+  type: str
+  sample: 20261122T190507Z-1a2b3c4
+current_commit:
+  description: The commit of the current release, from its marker; empty when there is no current release or no readable marker.
+  returned: always
+  type: str
+  sample: 1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d
+rollback_target:
+  description: The release a rollback would go back to; empty when there is none.
+  returned: always
+  type: str
+last_deploy:
+  description: The last entry of C(deploys.jsonl), or null when nothing was recorded.
+  returned: always
+  type: dict
+  contains:
+    who:
+      description: Who deployed.
+      type: str
+    ref:
+      description: The ref asked for.
+      type: str
+    commit:
+      description: The commit it resolved to.
+      type: str
+    previous_commit:
+      description: The commit that served before.
+      type: str
+    release_id:
+      description: The release deployed.
+      type: str
+    started:
+      description: When the deploy started, ISO 8601 in UTC.
+      type: str
+    duration:
+      description: Seconds the deploy took.
+      type: float
+    outcome:
+      description: One of C(success), C(unchanged), C(failed), C(rolled_back).
+      type: str
+    job_id:
+      description: The job that ran it, when one was given.
+      type: str
+lock:
+  description: The holder of the deploy lock, or null when nobody holds it (an empty dict for a lock file without readable content).
+  returned: always
+  type: dict
+service:
+  description:
+    - The state of O(unit), or null without O(unit).
+    - When C(systemctl) is missing or fails, the states are C(unknown) and RV(service.error) says why.
+  returned: always
+  type: dict
+  contains:
+    unit:
+      description: The unit asked about.
+      type: str
+    load_state:
+      description: systemd's C(LoadState); C(not-found) for a unit it does not know.
+      type: str
+    active_state:
+      description: systemd's C(ActiveState), such as C(active), C(inactive), C(failed), C(activating).
+      type: str
+    sub_state:
+      description: systemd's C(SubState), such as C(running), C(dead), C(exited).
+      type: str
+    unit_file_state:
+      description: systemd's C(UnitFileState), such as C(enabled), C(disabled), C(static); empty when the unit has no unit file.
+      type: str
+    enabled:
+      description: Whether the unit starts at boot (C(UnitFileState) C(enabled) or C(enabled-runtime)); null when unknown.
+      type: bool
+    error:
+      description: Why the state is unknown or the unit is not loaded; null otherwise.
+      type: str
+health:
+  description: The answer to one GET of O(health_url), or null without O(health_url).
+  returned: always
+  type: dict
+  contains:
+    url:
+      description: O(health_url).
+      type: str
+    status:
+      description: The HTTP status of the answer; C(0) when there was none.
+      type: int
+    error:
+      description: Why there was no (complete) answer; null when the server answered.
+      type: str
+    elapsed:
+      description: Seconds from connecting to the end of the answer (or the failure).
+      type: float
+certificate:
+  description: The certificate the server presented for the URL's name, or null for an C(http) URL, without an answer, or when it cannot be read.
+  returned: always
+  type: dict
+  contains:
+    not_after:
+      description: The end of its validity, ISO 8601 in UTC.
+      type: str
+      sample: "2027-02-20T12:00:00Z"
+    days_left:
+      description: Whole days until then; negative once it has expired.
+      type: int
+    subject:
+      description: Its subject, as an RFC 4514 string.
+      type: str
+      sample: CN=shop.example.com
+    issuer:
+      description: Its issuer, as an RFC 4514 string.
+      type: str
+      sample: CN=R11,O=Let's Encrypt,C=US
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
+from ansible_collections.stagecraft.webapp.plugins.module_utils._status import app_status
+
+
+def run(module):
+    params = module.params
+    result = app_status(params["path"], unit=params["unit"], health_url=params["health_url"], connect_address=params["connect_address"],
+                        timeout=params["timeout"], run_command=module_run_command(module), which=module.get_bin_path)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    return dict(result, changed=False)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            unit=dict(type="str", default=""),
+            health_url=dict(type="str", default=""),
+            connect_address=dict(type="str", default="127.0.0.1"),
+            timeout=dict(type="float", default=5),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, run)
+
+
+if __name__ == "__main__":
+    main()

@@ -54,7 +54,8 @@ ROOT = base.ROOT
 RESULTS = ROOT / "benchmarks" / "results" / "deploy_ssh.json"
 DOCS = base.DOCS
 PLAYBOOK = ROOT / "playbooks" / "deploy.yml"
-DEMO_GROUP_VARS = ROOT / "inventories" / "demo" / "group_vars" / "webapp.yml"
+DEMO_GROUP_VARS = ROOT / "inventories" / "demo" / "group_vars" / "webapp"
+DEMO_VAULT_PASSWORD = ROOT / "inventories" / "demo" / "vault-password"
 SEEDS_DIR = ROOT / "benchmarks" / "seeds_script"
 SEEDS_SCRIPT = SEEDS_DIR / "deploy_to_production.sh"
 SEEDS_UNIT = SEEDS_DIR / "flask-production.service"
@@ -73,9 +74,20 @@ DOCS_END = "<!-- END deploy_ssh -->"
 # python3-venv itself; with them present its apt task finds nothing to do, as on the script's host).
 HOST_PACKAGES = ("openssh-server", "git", "python3-venv")
 MITOGEN_VERSION = "0.3.54"
-# The inventory's app (inventories/demo/group_vars/webapp.yml): flask, environment demo.
+# The inventory's app (inventories/demo/group_vars/webapp/): flask, environment demo; gunicorn on
+# a TCP port the load reaches directly, as the script's (BENCH_VARS).
 OURS_PORT = 8000
 SCRIPT_PORT = 8080
+# Over the demo's settings: the load reaches gunicorn's port from this machine, as it reaches the
+# script's; no firewall (the hosts run no ufw for the script either).
+BENCH_VARS = {
+    "gunicorn_listen": "tcp",
+    "gunicorn_bind_address": "0.0.0.0",
+    "gunicorn_port": OURS_PORT,
+    "gunicorn_ip_address_allow": ["localhost", "172.16.0.0/12"],
+    "stack_prod_allow": ["selfsigned", "no_hsts", "public_app_port"],
+    "stack_firewall": False,
+}
 SCRIPT_APP_DIR = "/opt/flask-production"
 # The seeds run gunicorn with -w 4; our role gets the same number of workers.
 WORKERS = 4
@@ -270,7 +282,7 @@ class Ours(Approach):
         }
 
     def argv(self, step: str) -> list[str]:
-        argv = [ANSIBLE_PLAYBOOK, "-i", str(self.inventory), "--limit", self.host.name, str(PLAYBOOK)]
+        argv = [ANSIBLE_PLAYBOOK, "-i", str(self.inventory), "--vault-password-file", str(DEMO_VAULT_PASSWORD), "--limit", self.host.name, str(PLAYBOOK)]
         if step.endswith("-tags-deploy"):
             argv += ["--tags", "deploy"]
         return argv
@@ -507,10 +519,11 @@ def remove_leftovers() -> None:
 
 
 def write_inventory(scratch: Path, hosts: list[TestHost], key: SshKey) -> Path:
-    """inventories/demo's group_vars, with hosts reached over SSH; the inventory directory."""
+    """inventories/demo's group_vars and BENCH_VARS, with hosts reached over SSH; the inventory directory."""
     inventory = scratch / "inventory"
     (inventory / "group_vars").mkdir(parents=True)
-    shutil.copy(DEMO_GROUP_VARS, inventory / "group_vars" / "webapp.yml")
+    shutil.copytree(DEMO_GROUP_VARS, inventory / "group_vars" / "webapp")
+    (inventory / "group_vars" / "webapp" / "zz_bench.yml").write_text(json.dumps(BENCH_VARS, indent=2) + "\n", encoding="utf-8")
     host_vars = {
         host.name: {
             "ansible_host": "127.0.0.1",

@@ -1,0 +1,231 @@
+"""The prod composition behind a Cloudflare Tunnel on one host (debian12), as converge.yml deploys
+it with `ansible-playbook playbooks/deploy.yml` and inventories/prod; debian13 is a machine on the
+scenario's network, outside the tunnel. The tests run in order: what converge left, a code deploy,
+then bad input.
+
+STAND-IN. The connector installed here is NOT cloudflared: cloudflared cannot be downloaded here
+and there is no Cloudflare account to connect a tunnel to. ../cloudflared/files/cloudflared_standin.py
+stands in for it (prepare.yml makes it an executable; the role installs it through its real
+"provided binary" path). It reports version 2025.8.0 and says it is a stand-in, counts the ingress
+rules for `ingress validate`, checks that the credentials file is readable, and serves /ready (503),
+/metrics and /healthcheck on the metrics address; it never connects to Cloudflare's edge and so never
+reports ready, which is why the inventory leaves the unit enabled but stopped. The tests request
+from nginx on loopback what cloudflared's ingress rule for the app's hostname names (scheme, port,
+Host, SNI), with the headers cloudflared adds, in cloudflared's place.
+
+LEFT UNPROVEN here, because only the real binary and a Cloudflare account can show it:
+- that cloudflared accepts this config.yml and command line, connects to the edge with these
+  (made-up) credentials, reports ready, so that a deploy with the connector started succeeds, and
+  routes https://shop.example.com/ from Cloudflare's edge to nginx as the ingress rule says;
+- that cloudflared sends the visitor's Host and CF-Connecting-IP as these tests do in its place
+  (the tests send what Cloudflare documents);
+- that `cloudflared tunnel ingress validate` agrees with the controller-side checks (the stand-in
+  only counts the rules), and the apt installation path (pkg.cloudflare.com is unreachable here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from conftest import run_playbook
+
+HERE = Path(__file__).resolve().parent
+INVENTORY = HERE.parent / "inventories" / "prod"
+PROBE = HERE.parents[1] / "ufw" / "tests" / "probe.py"
+DEPLOY = "../../playbooks/deploy.yml"
+NAME = "shop.example.com"
+CONNECTOR = "cloudflared-shop-prod"
+CONFIG = f"/etc/{CONNECTOR}/config.yml"
+TUNNEL_ID = "3c9a6a57-2b0e-4f8e-9d0c-5b7e1f2a4c61"
+METRICS = "127.0.0.1:20241"
+APP_PORT = 8000
+# The visitor's address, as Cloudflare passes it on in CF-Connecting-IP.
+VISITOR = "203.0.113.7"
+
+
+@pytest.fixture(scope="session")
+def commits() -> dict[str, str]:
+    """Each branch of the app's repository to its commit (prepare.yml)."""
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "fixture_commits.json"
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def stack(all_hosts):
+    return next(host for name, host in all_hosts.items() if name.endswith("-debian12"))
+
+
+@pytest.fixture(scope="session")
+def client(all_hosts):
+    return next(host for name, host in all_hosts.items() if name.endswith("-debian13"))
+
+
+def run(playbook: str, *args: str, **extra_vars):
+    """ansible-playbook with molecule's hosts and the prod inventory, limited to the stack host."""
+    return run_playbook(playbook, f"--inventory={INVENTORY}", "--limit=debian12", *args, extra_vars=extra_vars or None)
+
+
+def failure(run_) -> str:
+    return (run_.stdout + run_.stderr)[-4000:]
+
+
+def probe(source, target: str, ports) -> dict[int, str]:
+    """One TCP connection from `source` to each port of `target`: open, refused or filtered
+    (the ufw scenario's tests/probe.py)."""
+    answer = source.run(f"python3 -c {shlex.quote(PROBE.read_text())} " + " ".join(f"{target}:{port}" for port in ports))
+    assert answer.rc == 0, answer.stderr
+    return {int(key.rsplit(":", 1)[1]): value for key, value in json.loads(answer.stdout).items()}
+
+
+def tunnel_config(stack) -> dict:
+    return yaml.safe_load(stack.file(CONFIG).content_string)
+
+
+def as_cloudflared_asks(stack, path: str) -> tuple[int, str]:
+    """(status, body) of a GET of https://NAME<path> as cloudflared hands it to its origin: the
+    first ingress rule of the rendered config.yml that matches, its service's scheme, address and
+    port, the visitor's Host (or httpHostHeader), the SNI cloudflared would send to an https origin,
+    and the headers Cloudflare adds."""
+    config = tunnel_config(stack)
+    rule = next(rule for rule in config["ingress"]
+                if rule.get("hostname", "*") in ("*", NAME) or (rule["hostname"].startswith("*.") and NAME.endswith(rule["hostname"][1:]))
+                if re.search(rule.get("path", ""), path))
+    origin = {**config.get("originRequest", {}), **rule.get("originRequest", {})}
+    service = urlsplit(rule["service"])
+    assert service.scheme in ("http", "https"), f"{NAME}{path} goes to {rule['service']}, not to nginx"
+    host_header = origin.get("httpHostHeader") or NAME
+    if service.scheme == "https":
+        port = service.port or 443
+        sni = origin.get("originServerName") or (host_header if origin.get("matchSNItoHost") else service.hostname)
+        target = ["--connect-to", f"{sni}:{port}:{service.hostname}:{port}", f"https://{sni}:{port}{path}"]
+        target = (["--insecure"] if origin.get("noTLSVerify") else ["--cacert", origin["caPool"]] if "caPool" in origin else []) + target
+    else:
+        target = [f"http://{service.netloc}{path}"]
+    headers = {"Host": host_header, "CF-Connecting-IP": VISITOR, "X-Forwarded-For": VISITOR, "X-Forwarded-Proto": "https"}
+    answer = stack.run(shlex.join(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}",
+                                   *(f"-H{key}: {value}" for key, value in headers.items()), *target]))
+    body, dummy, status = answer.stdout.rpartition("\n")
+    return (int(status) if answer.rc == 0 else 0), body
+
+
+# --- What converge.yml left ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def probed(stack, client) -> dict:
+    """nginx's ports, the app's and the connector's metrics port, asked from debian13 and on the
+    stack host's loopback, while the connector runs (started without waiting: the stand-in never
+    reports ready); the connector is stopped again afterwards."""
+    address = stack.check_output("hostname -I").split()[0]
+    metrics_port = int(METRICS.rsplit(":", 1)[1])
+    ports = (80, 443, APP_PORT, metrics_port)
+    stack.check_output(f"systemctl start --no-block {CONNECTOR}.service")
+    try:
+        deadline = time.monotonic() + 15
+        while f":{metrics_port} " not in stack.check_output("ss -Htln") + " " and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return {
+            "outside": probe(client, address, (22, *ports)),
+            "loopback": probe(stack, "127.0.0.1", ports),
+            "sockets": stack.check_output("ss -Htln"),
+            "firewall": stack.check_output("ufw status"),
+            "journal": stack.run(f"journalctl --no-pager -n 20 -u {CONNECTOR}.service").stdout,
+        }
+    finally:
+        stack.check_output(f"systemctl stop {CONNECTOR}.service")
+
+
+def test_from_outside_nothing_but_ssh_gets_through(probed):
+    """nginx (80, 443 on every address), gunicorn (127.0.0.1:8000) and the connector's metrics all
+    answer on loopback; from debian13 every one of them is dropped (filtered, not refused: the
+    firewall, not a missing listener). SSH is let through: the testbed runs no SSH server, so the
+    host itself refuses the connection, which shows the packet got past the firewall."""
+    assert all(state == "open" for state in probed["loopback"].values()), probed["loopback"]
+    outside = probed["outside"]
+    assert outside.pop(22) in ("open", "refused"), probed["outside"]
+    assert outside == {port: "filtered" for port in probed["loopback"]}, probed["outside"]
+    rules = [line.split()[0] for line in probed["firewall"].splitlines()[4:] if line.strip()]
+    assert probed["firewall"].startswith("Status: active") and rules == ["22/tcp", "22/tcp"], probed["firewall"]
+
+
+def test_nginx_answers_the_apps_hostname_as_the_tunnel_reaches_it(stack, commits):
+    status, body = as_cloudflared_asks(stack, "/healthz")
+    assert status == 200, body
+    assert json.loads(body) == {"status": "ok", "version": "1.0.0", "commit": commits["main"]}
+    # The visitor's address from CF-Connecting-IP, not cloudflared's 127.0.0.1, in nginx's log
+    # (written from a buffer at least every 5 s).
+    logged = re.compile(rf"^{re.escape(VISITOR)} .*\"GET /healthz ", re.MULTILINE)
+    deadline = time.monotonic() + 12
+    log = stack.check_output("tail -n 20 /var/log/nginx/shop-prod.access.log")
+    while not logged.search(log) and time.monotonic() < deadline:
+        time.sleep(1)
+        log = stack.check_output("tail -n 20 /var/log/nginx/shop-prod.access.log")
+    assert logged.search(log), log
+
+
+def test_a_name_the_tunnel_does_not_route_gets_nothing_from_nginx(stack):
+    """The catch-all rule (404 from cloudflared itself) is the tunnel's; nginx's default server
+    closes connections for names it does not serve (444), so nothing else leaks through nginx."""
+    assert tunnel_config(stack)["ingress"][-1] == {"service": "http_status:404"}
+    answer = stack.run("curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: other.example.com' http://127.0.0.1:80/healthz")
+    assert answer.stdout == "000" and answer.rc == 52, (answer.rc, answer.stdout, answer.stderr)
+
+
+def test_the_connector_unit_and_config_route_the_hostname_to_nginx(stack, probed):
+    version = stack.check_output("/usr/local/bin/cloudflared --version")
+    assert "stand-in, not cloudflared" in version  # honesty: see the module's docstring
+    assert tunnel_config(stack) == {
+        "loglevel": "info",
+        "protocol": "auto",
+        "tunnel": TUNNEL_ID,
+        "credentials-file": f"/etc/{CONNECTOR}/{TUNNEL_ID}.json",
+        "ingress": [{"hostname": NAME, "service": "http://127.0.0.1:80"}, {"service": "http_status:404"}],
+    }
+    credentials = stack.file(f"/etc/{CONNECTOR}/{TUNNEL_ID}.json")
+    assert (credentials.user, credentials.mode) == (CONNECTOR, 0o600)
+    shown = dict(line.split("=", 1) for line in stack.check_output(
+        f"systemctl show -p UnitFileState -p User -p ExecStart {CONNECTOR}.service").splitlines())
+    assert shown["UnitFileState"] == "enabled" and shown["User"] == CONNECTOR, shown
+    assert f"tunnel --config {CONFIG} --metrics {METRICS} run" in shown["ExecStart"], shown
+    record = json.loads(stack.file(f"/etc/stagecraft/cloudflared/{CONNECTOR}.json").content_string)
+    assert record["ready_url"] == f"http://{METRICS}/ready", record
+    # Started, it serves its metrics on loopback only.
+    metrics_port = METRICS.rsplit(":", 1)[1]
+    listening = [line.split()[3] for line in probed["sockets"].splitlines() if line.split()[3].endswith(f":{metrics_port}")]
+    assert listening == [METRICS], probed["sockets"] + probed["journal"]
+
+
+# --- Runs ----------------------------------------------------------------------------------------
+
+def test_code_deploy_switches_the_served_commit_and_reports_it(stack, commits):
+    deployed, recap = run(DEPLOY, "--tags", "deploy", deploy_version="code")
+    assert deployed.returncode == 0, failure(deployed)
+    status, body = as_cloudflared_asks(stack, "/healthz")
+    assert status == 200 and json.loads(body)["commit"] == commits["code"], body
+    # The report at the end of the run: the public URL, the commit that serves, nginx's answer.
+    text = " ".join(deployed.stdout.split())
+    assert f"shop-prod (prod) https://{NAME}/" in text, deployed.stdout[-2000:]
+    assert f"commit {commits['code'][:12]}" in text, deployed.stdout[-2000:]
+    assert "health 200" in text, deployed.stdout[-2000:]
+
+
+# --- Bad input: refused before anything changes -------------------------------------------------
+
+SNAPSHOT = (f"ls -l --time-style=+%s /srv/shop/prod/current /etc/nginx/stagecraft/sites /etc/{CONNECTOR};"
+            " ufw status verbose; systemctl is-enabled " + CONNECTOR)
+
+
+def test_a_tunnel_with_the_public_firewall_is_refused_before_anything_changes(stack):
+    before = stack.check_output(SNAPSHOT)
+    refused, recap = run(DEPLOY, ufw_profile="public")
+    assert refused.returncode != 0
+    assert "the tunnel needs ufw_profile: tunnel" in " ".join(failure(refused).split())
+    assert recap and all(counts["changed"] == 0 for counts in recap.values()), recap
+    assert stack.check_output(SNAPSHOT) == before

@@ -48,6 +48,27 @@ def all_hosts(request) -> dict[str, testinfra.host.Host]:
     return {each.backend.get_hostname(): each for each in hosts}
 
 
+@pytest.fixture(scope="session")
+def stack(all_hosts) -> testinfra.host.Host:
+    """The host a whole-stack scenario deploys to (debian12); debian13 is its client."""
+    return next(host for name, host in all_hosts.items() if name.endswith("-debian12"))
+
+
+@pytest.fixture(scope="session")
+def client(all_hosts) -> testinfra.host.Host:
+    """The whole-stack scenario's other machine on the network (debian13), probing from outside."""
+    return next(host for name, host in all_hosts.items() if name.endswith("-debian13"))
+
+
+@pytest.fixture(scope="session")
+def commits() -> dict[str, str]:
+    """Each branch of the app's repository to its commit, as the scenario's prepare.yml kept them
+    (molecule/deploy/fixture_repo.py's output)."""
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "fixture_commits.json")
+    with open(path, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
 @pytest.fixture
 def inventory_name(host) -> str:
     """The molecule instance name of the host under test."""

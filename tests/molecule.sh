@@ -12,8 +12,9 @@ mkdir -p "$logs"
 if [ $# -gt 0 ]; then
   scenarios=("$@")
 else
-  # The longest first, so that parallel runs end close together; then the others by name.
-  slowest=(deploy nginx systemd)
+  # The longest first (as measured by CI runs), so that parallel runs end close together; then the
+  # others by name.
+  slowest=(nginx deploy gunicorn cloudflared stack ufw systemd prod-tunnel)
   mapfile -t scenarios < <(
     for name in "${slowest[@]}"; do [ -f "molecule/$name/molecule.yml" ] && echo "$name"; done
     for file in molecule/*/molecule.yml; do basename "$(dirname "$file")"; done | grep -v -x -F "${slowest[@]/#/-e}")

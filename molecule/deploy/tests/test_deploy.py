@@ -28,12 +28,6 @@ STOP_FILE = "/run/molecule-stop-loop"
 LOOP_OUTPUT = "/run/molecule-loop.json"
 
 
-@pytest.fixture(scope="session")
-def commits() -> dict[str, str]:
-    """{branch: commit} of the fixture repository (prepare.yml wrote it)."""
-    return json.loads((Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "fixture_commits.json").read_text())
-
-
 def serving(host) -> dict:
     answer = host.run(f"curl -sS --max-time 5 http://{TARGET}/healthz")
     return json.loads(answer.stdout) if answer.rc == 0 and answer.stdout.startswith("{") else {"error": answer.stderr}

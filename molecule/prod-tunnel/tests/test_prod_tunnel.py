@@ -26,7 +26,6 @@ LEFT UNPROVEN here, because only the real binary and a Cloudflare account can sh
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import time
@@ -49,23 +48,6 @@ METRICS = "127.0.0.1:20241"
 APP_PORT = 8000
 # The visitor's address, as Cloudflare passes it on in CF-Connecting-IP.
 VISITOR = "203.0.113.7"
-
-
-@pytest.fixture(scope="session")
-def commits() -> dict[str, str]:
-    """Each branch of the app's repository to its commit (prepare.yml)."""
-    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "fixture_commits.json"
-    return json.loads(path.read_text())
-
-
-@pytest.fixture(scope="session")
-def stack(all_hosts):
-    return next(host for name, host in all_hosts.items() if name.endswith("-debian12"))
-
-
-@pytest.fixture(scope="session")
-def client(all_hosts):
-    return next(host for name, host in all_hosts.items() if name.endswith("-debian13"))
 
 
 def run(playbook: str, *args: str, **extra_vars):

@@ -5,7 +5,6 @@ redeploy prod, break dev, roll prod back, read the status, then feed bad input."
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 from pathlib import Path
@@ -19,23 +18,6 @@ DEPLOY = "../../playbooks/deploy.yml"
 CA = "/etc/ssl/stagecraft-stack-ca.pem"
 PROD = "https://shop.test/"
 DEV = "https://dev.shop.test/"
-
-
-@pytest.fixture(scope="session")
-def commits() -> dict[str, str]:
-    """Each branch of the app's repository to its commit (prepare.yml)."""
-    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "fixture_commits.json"
-    return json.loads(path.read_text())
-
-
-@pytest.fixture(scope="session")
-def stack(all_hosts):
-    return next(host for name, host in all_hosts.items() if name.endswith("-debian12"))
-
-
-@pytest.fixture(scope="session")
-def client(all_hosts):
-    return next(host for name, host in all_hosts.items() if name.endswith("-debian13"))
 
 
 def run(playbook: str, *environments: str, args: tuple[str, ...] = (), **extra_vars):

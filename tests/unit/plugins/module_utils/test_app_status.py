@@ -27,20 +27,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-# The collection by FQCN through the checkout's self-link (see module_utils/conftest.py).
-ROOT = Path(__file__).resolve().parents[3]
-COLLECTIONS = ROOT / "collections"
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
+# The collection by FQCN through the checkout's self-link (conftest.py); isolated git from there too.
+ROOT = Path(__file__).resolve().parents[4]
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError  # noqa: E402
-from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import acquire  # noqa: E402
-from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, append, make_entry  # noqa: E402
-from ansible_collections.stagecraft.webapp.plugins.module_utils._release import GitMirror, create_release, release_id, set_state  # noqa: E402
-from ansible_collections.stagecraft.webapp.plugins.module_utils._status import (  # noqa: E402
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import acquire
+from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, append, make_entry
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import GitMirror, create_release, release_id, set_state
+from ansible_collections.stagecraft.webapp.plugins.module_utils._status import (
     HealthTarget, app_status, certificate_info, deploy_state, probe_health, release_status, service_status,
 )
-from ansible_collections.stagecraft.webapp.plugins.module_utils._switch import switch  # noqa: E402
+from ansible_collections.stagecraft.webapp.plugins.module_utils._switch import switch
 
 T1 = datetime.datetime(2026, 11, 22, 19, 5, 7, tzinfo=datetime.timezone.utc)
 T2 = T1 + datetime.timedelta(hours=2)
@@ -50,18 +47,6 @@ NAME = "shop.test"
 
 
 # The environment directory
-@pytest.fixture(autouse=True)
-def isolated_git(tmp_path_factory, monkeypatch):
-    """No global or system git configuration, no prompts, a fixed identity (as module_utils/conftest.py)."""
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Test Author")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.invalid")
-
-
 def git(path: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True, text=True).stdout.strip()
 

@@ -289,7 +289,9 @@ class Ours(Approach):
 
     def how(self) -> str:
         return (f"`{Path(ANSIBLE_PLAYBOOK).name} -i <inventory> playbooks/deploy.yml` as root over SSH; inventory: "
-                f"inventories/demo's group_vars (socket activation on) with gunicorn_workers {WORKERS}; ansible.cfg: pipelining, "
+                "inventories/demo's group_vars (the prod composition: nginx with a self-signed certificate in front, socket "
+                "activation on) with BENCH_VARS (gunicorn's TCP port reachable for the load, no firewall) "
+                f"and gunicorn_workers {WORKERS}; ansible.cfg: pipelining, "
                 "`ControlMaster=auto ControlPersist=300s` (a fresh master per run)")
 
     def deploy(self, step: str) -> dict:

@@ -109,6 +109,11 @@ def run_playbook(
     return run, recap
 
 
+def output_tail(run: subprocess.CompletedProcess, characters: int = 4000) -> str:
+    """The end of a playbook run's output, for failure messages and message checks."""
+    return (run.stdout + run.stderr)[-characters:]
+
+
 def run_bad_input(all_hosts: dict[str, testinfra.host.Host], report_dir, cases: dict[str, dict], snapshot_command: str) -> dict:
     """Run the scenario's bad_input.yml once for every case on every host; return what a test needs.
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import run_playbook
+from conftest import output_tail, run_playbook
 
 HERE = Path(__file__).resolve().parent
 INVENTORY = HERE.parent / "inventories" / "prod"
@@ -53,10 +53,6 @@ VISITOR = "203.0.113.7"
 def run(playbook: str, *args: str, **extra_vars):
     """ansible-playbook with molecule's hosts and the prod inventory, limited to the stack host."""
     return run_playbook(playbook, f"--inventory={INVENTORY}", "--limit=debian12", *args, extra_vars=extra_vars or None)
-
-
-def failure(run_) -> str:
-    return (run_.stdout + run_.stderr)[-4000:]
 
 
 def probe(source, target: str, ports) -> dict[int, str]:
@@ -188,7 +184,7 @@ def test_the_connector_unit_and_config_route_the_hostname_to_nginx(stack, probed
 
 def test_code_deploy_switches_the_served_commit_and_reports_it(stack, commits):
     deployed, recap = run(DEPLOY, "--tags", "deploy", deploy_version="code")
-    assert deployed.returncode == 0, failure(deployed)
+    assert deployed.returncode == 0, output_tail(deployed)
     status, body = as_cloudflared_asks(stack, "/healthz")
     assert status == 200 and json.loads(body)["commit"] == commits["code"], body
     # The report at the end of the run: the public URL, the commit that serves, nginx's answer.
@@ -208,6 +204,6 @@ def test_a_tunnel_with_the_public_firewall_is_refused_before_anything_changes(st
     before = stack.check_output(SNAPSHOT)
     refused, recap = run(DEPLOY, ufw_profile="public")
     assert refused.returncode != 0
-    assert "the tunnel needs ufw_profile: tunnel" in " ".join(failure(refused).split())
+    assert "the tunnel needs ufw_profile: tunnel" in " ".join(output_tail(refused).split())
     assert recap and all(counts["changed"] == 0 for counts in recap.values()), recap
     assert stack.check_output(SNAPSHOT) == before

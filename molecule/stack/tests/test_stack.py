@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import run_playbook
+from conftest import output_tail, run_playbook
 
 HERE = Path(__file__).resolve().parent
 INVENTORIES = HERE.parent / "inventories"
@@ -52,10 +52,6 @@ def environment_of(host, unit: str) -> list[str]:
     """The environment the unit's main process runs with."""
     pid = host.check_output(f"systemctl show --property=MainPID --value {unit}")
     return host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
-
-
-def failure(run_) -> str:
-    return (run_.stdout + run_.stderr)[-4000:]
 
 
 # --- What converge.yml left ---------------------------------------------------------------------
@@ -103,7 +99,7 @@ def test_from_another_machine_prod_answers_dev_refuses_and_the_app_port_is_close
 
 def test_code_deploy_to_prod_leaves_dev_alone(stack, commits):
     deployed, recap = run(DEPLOY, "prod", args=("--tags", "deploy"), deploy_version="code")
-    assert deployed.returncode == 0, failure(deployed)
+    assert deployed.returncode == 0, output_tail(deployed)
     assert serving(stack, PROD, "--cacert", CA) == commits["code"]
     assert serving(stack, DEV, "--insecure") == commits["main"]
     assert re.search(r"shop-prod \(prod\) https://shop\.test/", deployed.stdout), deployed.stdout[-2000:]
@@ -112,21 +108,21 @@ def test_code_deploy_to_prod_leaves_dev_alone(stack, commits):
 def test_a_broken_dev_release_rolls_back_and_prod_keeps_serving(stack, commits):
     broken, recap = run(DEPLOY, "dev", deploy_version="unhealthy")
     assert broken.returncode != 0
-    assert "health" in failure(broken)
+    assert "health" in output_tail(broken)
     assert serving(stack, DEV, "--insecure") == commits["main"]
     assert serving(stack, PROD, "--cacert", CA) == commits["code"]
 
 
 def test_rollback_puts_prods_previous_release_back(stack, commits):
     rolled, recap = run("../../playbooks/rollback.yml", "prod")
-    assert rolled.returncode == 0, failure(rolled)
+    assert rolled.returncode == 0, output_tail(rolled)
     assert serving(stack, PROD, "--cacert", CA) == commits["main"]
     assert serving(stack, DEV, "--insecure") == commits["main"]
 
 
 def test_status_reports_both_environments(commits):
     status, recap = run("../../playbooks/status.yml", "prod")
-    assert status.returncode == 0, failure(status)
+    assert status.returncode == 0, output_tail(status)
     assert recap and all(counts["changed"] == 0 for counts in recap.values())
     text = " ".join(status.stdout.split())
     assert f"commit {commits['main'][:12]}" in text
@@ -135,7 +131,7 @@ def test_status_reports_both_environments(commits):
     assert "health 200" in text
     assert re.search(r"certificate expires \S+ \((89|90) days\)", text), text[-2000:]
     dev, recap = run("../../playbooks/status.yml", "dev")
-    assert dev.returncode == 0, failure(dev)
+    assert dev.returncode == 0, output_tail(dev)
     assert "shop-dev (dev) https://dev.shop.test/" in " ".join(dev.stdout.split())
 
 
@@ -155,6 +151,6 @@ def test_bad_input_is_refused_before_anything_changes(stack, environment, playbo
     before = stack.check_output("ls -l --time-style=+%s /srv/shop/*/current /etc/nginx/stagecraft/sites")
     refused, recap = run(playbook, environment, **extra_vars)
     assert refused.returncode != 0
-    assert message in " ".join(failure(refused).split())
+    assert message in " ".join(output_tail(refused).split())
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
     assert stack.check_output("ls -l --time-style=+%s /srv/shop/*/current /etc/nginx/stagecraft/sites") == before

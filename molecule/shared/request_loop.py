@@ -2,6 +2,8 @@
 
   python3 request_loop.py TARGET UNIT ACTION      `systemctl ACTION UNIT` after the 20th request;
                                                   at most 200 requests or 20 s
+  python3 request_loop.py TARGET UNIT ACTION N    the same after the 20th and then every Nth
+                                                  request; at most 2000 requests or 60 s
   python3 request_loop.py TARGET --until FILE     until FILE exists (something else acts meanwhile);
                                                   at most 6000 requests or 300 s
 
@@ -20,7 +22,9 @@ import time
 TARGET = sys.argv[1]
 UNTIL = sys.argv[3] if sys.argv[2] == "--until" else None
 UNIT, ACTION = (None, None) if UNTIL else sys.argv[2:4]
-MAX_REQUESTS, MAX_SECONDS, ACT_AT = (6000, 300.0, None) if UNTIL else (200, 20.0, 20)
+EVERY = int(sys.argv[4]) if len(sys.argv) > 4 else None
+MAX_REQUESTS, MAX_SECONDS = (6000, 300.0) if UNTIL else (2000, 60.0) if EVERY else (200, 20.0)
+ACT_AT = None if UNTIL else 20
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -41,13 +45,14 @@ def connection():
     return http.client.HTTPConnection(address, int(port), timeout=10)
 
 
-ok, errors, acted, commits = 0, [], None, {}
+ok, errors, acted, actions, commits = 0, [], None, 0, {}
 start = time.monotonic()
 for number in range(MAX_REQUESTS):
     if time.monotonic() - start > MAX_SECONDS or (UNTIL and os.path.exists(UNTIL)):
         break
-    if number == ACT_AT:
-        acted = subprocess.run(["systemctl", ACTION, UNIT], capture_output=True, text=True, check=False).returncode
+    if number == ACT_AT or (EVERY and number > ACT_AT and (number - ACT_AT) % EVERY == 0):
+        rc = subprocess.run(["systemctl", ACTION, UNIT], capture_output=True, text=True, check=False).returncode
+        acted, actions = acted or rc, actions + 1
     try:
         conn = connection()
         conn.request("GET", "/healthz")
@@ -63,5 +68,5 @@ for number in range(MAX_REQUESTS):
     except (OSError, http.client.HTTPException) as error:
         errors.append(repr(error))
     time.sleep(0.02)
-print(json.dumps({"ok": ok, "failed": len(errors), "errors": errors[:5], "action_rc": acted, "commits": commits,
+print(json.dumps({"ok": ok, "failed": len(errors), "errors": errors[:5], "action_rc": acted, "actions": actions, "commits": commits,
                   "seconds": round(time.monotonic() - start, 1)}))

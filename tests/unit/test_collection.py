@@ -43,9 +43,13 @@ def test_every_python_dependency_is_pinned_exactly(requirements):
     assert unpinned == []
 
 
+def locked_versions() -> dict[str, str]:
+    """requirements.txt as {lower-cased name: version}."""
+    return {name.lower(): version for name, version in (line.split("==") for line in requirement_lines("requirements.txt"))}
+
+
 def test_lock_agrees_with_direct_pins():
-    locked = dict(line.split("==") for line in requirement_lines("requirements.txt"))
-    locked = {name.lower(): version for name, version in locked.items()}
+    locked = locked_versions()
     for line in requirement_lines("requirements.in"):
         name, version = line.split("==")
         assert locked[re.sub(r"\[.*\]", "", name).lower()] == version, line
@@ -60,6 +64,15 @@ def test_installed_environment_matches_the_lock():
 @pytest.mark.parametrize("collection", sorted(GALAXY["dependencies"]))
 def test_dependency_range_admits_the_pinned_collection(collection):
     assert shipped_collection_version(collection) in SpecifierSet(GALAXY["dependencies"][collection])
+
+
+def test_awx_collection_requirements_are_the_dependencies_at_the_tested_versions():
+    """collections/requirements.yml (AWX's and the execution environment's) names galaxy.yml's
+    dependencies at the versions the pinned `ansible` package ships, which the suite runs with."""
+    requirements = yaml.safe_load((ROOT / "collections" / "requirements.yml").read_text())["collections"]
+    assert {each["name"]: Version(str(each["version"])) for each in requirements} == {
+        collection: shipped_collection_version(collection) for collection in GALAXY["dependencies"]
+    }
 
 
 def test_requires_ansible_admits_the_pinned_core():

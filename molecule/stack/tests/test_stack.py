@@ -1,12 +1,16 @@
 """The prod and dev compositions side by side on one host (debian12), as converge.yml deploys them
 with one inventory each; debian13 is a client on the scenario's network. The tests run in order:
-redeploy prod, break dev, roll prod back, read the status, then feed bad input."""
+redeploy prod, break dev, roll prod back, read the status, deploy prod as AWX runs it, then feed
+bad input."""
 
 from __future__ import annotations
 
+import configparser
 import json
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from conftest import output_tail, run_playbook
 
 HERE = Path(__file__).resolve().parent
 INVENTORIES = HERE.parent / "inventories"
+PROJECT = HERE.parents[2]
 DEPLOY = "../../playbooks/deploy.yml"
 CA = "/etc/ssl/stagecraft-stack-ca.pem"
 PROD = "https://shop.test/"
@@ -46,6 +51,11 @@ def serving(host, url: str, *options: str) -> str:
     status, dummy, body = request(host, url + "healthz", *options)
     assert status == 200, body
     return json.loads(body)["commit"]
+
+
+def last_deploy(host, environment: str) -> dict:
+    """The newest entry of the environment's deploy record (roles/deploy appends one per deploy)."""
+    return json.loads(host.check_output(f"tail -n 1 /srv/shop/{environment}/deploys.jsonl"))
 
 
 def environment_of(host, unit: str) -> list[str]:
@@ -114,10 +124,12 @@ def test_a_broken_dev_release_rolls_back_and_prod_keeps_serving(stack, commits):
 
 
 def test_rollback_puts_prods_previous_release_back(stack, commits):
-    rolled, recap = run("../../playbooks/rollback.yml", "prod")
+    # tower_job_id: Ansible Tower's name for the job id, which AWX still sets beside awx_job_id.
+    rolled, recap = run("../../playbooks/rollback.yml", "prod", tower_job_id=4241)
     assert rolled.returncode == 0, output_tail(rolled)
     assert serving(stack, PROD, "--cacert", CA) == commits["main"]
     assert serving(stack, DEV, "--insecure") == commits["main"]
+    assert last_deploy(stack, "prod")["job_id"] == "4241"
 
 
 def test_status_reports_both_environments(commits):
@@ -133,6 +145,71 @@ def test_status_reports_both_environments(commits):
     dev, recap = run("../../playbooks/status.yml", "dev")
     assert dev.returncode == 0, output_tail(dev)
     assert "shop-dev (dev) https://dev.shop.test/" in " ".join(dev.stdout.split())
+
+
+# --- As AWX runs it -------------------------------------------------------------------------------
+
+def run_as_awx(folder: Path, playbook: str, environment: str, job_id: int, limit: str, extravars: dict) -> Path:
+    """Run a playbook of the project the way AWX runs a job: ansible-runner on a private data dir with
+    the project (this checkout, unchanged), the inventory as AWX serves it after a sync (the export of
+    molecule's hosts and the scenario's inventory, printed by a script), the job's extra variables
+    and AWX's collections path; the project's ansible.cfg rather than molecule's. Returns the job's
+    artifacts folder."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    exported = subprocess.run(
+        ["ansible-inventory", f"--inventory={os.environ['MOLECULE_INVENTORY_FILE']}", f"--inventory={INVENTORIES / environment}", "--list", "--export"],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )
+    (folder / "inventory.json").write_text(exported.stdout)
+    (folder / "inventory").mkdir()
+    (folder / "inventory" / "hosts").write_text(f"#!/bin/sh\nexec cat {shlex.quote(str(folder / 'inventory.json'))}\n")
+    (folder / "inventory" / "hosts").chmod(0o755)
+    (folder / "project").symlink_to(PROJECT)
+    config = configparser.ConfigParser()
+    config.read(PROJECT / "ansible.cfg")
+    (folder / "env").mkdir()
+    (folder / "env" / "envvars").write_text(json.dumps({
+        # AWX puts the collections it installed from collections/requirements.yml before the
+        # project's own collections_path; from the project folder, ./collections still finds ours.
+        "ANSIBLE_COLLECTIONS_PATH": f"{folder / 'requirements_collections'}:{config['defaults']['collections_path']}",
+        # The test host is reached through Docker, whose connection does not read ansible.cfg's
+        # [ssh_connection]: the pipelining that section gives SSH hosts.
+        "ANSIBLE_PIPELINING": config["ssh_connection"]["pipelining"],
+    }))
+    (folder / "env" / "extravars").write_text(json.dumps(extravars))
+    job = subprocess.run(
+        ["ansible-runner", "run", str(folder), "--playbook", playbook, "--ident", str(job_id), "--limit", limit],
+        env=env, capture_output=True, text=True, check=False, timeout=900,
+    )
+    artifacts = folder / "artifacts" / str(job_id)
+    assert artifacts.is_dir(), job.stdout[-2000:] + job.stderr[-2000:]
+    return artifacts
+
+
+def test_awx_deploys_prod_with_the_playbook_unchanged_and_records_its_job(stack, commits, tmp_path):
+    job_id = 4242
+    artifacts = run_as_awx(tmp_path, "playbooks/deploy.yml", "prod", job_id, limit="debian12",
+                           extravars={"awx_job_id": job_id, "awx_user_name": "awx-operator", "deploy_version": "code"})
+    stdout = re.sub(r"\x1b\[[0-9;]*m", "", (artifacts / "stdout").read_text())
+    assert (artifacts / "status").read_text() == "successful", stdout[-4000:]
+    assert (artifacts / "rc").read_text() == "0"
+    events = [json.loads(path.read_text()) for path in (artifacts / "job_events").glob("*.json")]
+    stats = next(event["event_data"] for event in events if event["event"] == "playbook_on_stats")
+    host = stack.backend.get_hostname()
+    assert set(stats["processed"]) == {host}, "the job's limit was not kept"
+    assert stats["failures"] == {} and stats["dark"] == {}
+    changed = [event["event_data"] for event in events if event["event"] == "runner_on_ok" and event["event_data"]["res"].get("changed")]
+    assert stats["changed"][host] == len(changed) > 0
+    # New code, nothing else: only the deploy step changes the host.
+    assert {each["role"] for each in changed} == {"deploy"}, [each["task"] for each in changed]
+    assert stats["ok"][host] > stats["changed"][host]
+    text = " ".join(stdout.split())
+    assert "shop-prod (prod) https://shop.test/" in text, stdout[-4000:]
+    assert f"commit {commits['code'][:12]}" in text
+    assert re.search(rf"last deploy: success of code by awx-operator at \S+ \(\S+ s\), job {job_id}", text), stdout[-4000:]
+    record = last_deploy(stack, "prod")
+    assert (record["job_id"], record["who"], record["ref"], record["commit"]) == (str(job_id), "awx-operator", "code", commits["code"])
+    assert serving(stack, PROD, "--cacert", CA) == commits["code"]
 
 
 # --- Bad input: refused before anything changes -------------------------------------------------

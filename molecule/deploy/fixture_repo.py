@@ -22,6 +22,10 @@ BRANCHES = {
     "deps": ("code", [("requirements.txt", "itsdangerous==2.2.0\n", "itsdangerous==2.2.0\nsix==1.17.0\n")]),
     "broken-deps": ("deps", [("requirements.txt", "six==1.17.0\n", "six==1.17.0\nstagecraft-no-such-package==0.0.1\n")]),
     "unhealthy": ("deps", [("app.py", HEALTHZ, 'return jsonify(status="broken"), 500')]),
+    # Broken only on a host that has /etc/molecule-unhealthy (the rolling scenario's second host).
+    "unhealthy-where-marked": ("code", [
+        ("app.py", HEALTHZ, 'return (jsonify(status="broken"), 500) if os.path.exists("/etc/molecule-unhealthy") else ' + HEALTHZ[len("return "):]),
+    ]),
     # Healthy as the deploy's candidate only (gunicorn's argv names --no-control-socket there):
     # stands in for a release that works alone and fails under the real service.
     "unhealthy-in-service": ("deps", [

@@ -27,3 +27,158 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
+
+    # The options of each step, shared by its own module and the module deploy, which runs them all.
+    RELEASE = r"""
+options:
+  repo:
+    description:
+      - The app's git repository URL (C(https://), C(ssh://), C(git@host:path) or a path on the host).
+      - Never put credentials in the URL; use O(token) or O(ssh_key).
+    type: str
+    required: true
+  version:
+    description: Branch, tag, or full or short (7 or more hex digits) commit id to deploy.
+    type: str
+    default: main
+  timestamp:
+    description:
+      - The time that names a new release, C(<yyyymmddTHHMMSSZ>-<short commit>). Compute it once per run on the
+        controller and give every host the same value, so all hosts and batches share the release id.
+      - A timezone-aware ISO 8601 time, epoch seconds, or the C(yyyymmddTHHMMSSZ) form.
+    type: str
+    required: true
+  owner:
+    description: User that owns a new release tree (the app's user, who builds in it). Default is the module's user.
+    type: str
+  group:
+    description: Group of a new release tree. Default is the primary group of O(owner).
+    type: str
+  shared_dirs:
+    description:
+      - Directories of the release replaced by links into C(<path>/shared/) (made there, owned by O(owner), when missing).
+      - Paths relative to the release, such as C(media) or C(var/uploads).
+    type: list
+    elements: str
+    default: []
+  shared_files:
+    description: Files of the release replaced by links into C(<path>/shared/); they must exist there already.
+    type: list
+    elements: str
+    default: []
+  ssh_key:
+    description: Private deploy key on the host for an SSH URL; mode 0600 or narrower. Needs O(known_hosts).
+    type: path
+  known_hosts:
+    description: known_hosts file on the host with the git server's key; host keys are always checked.
+    type: path
+  token:
+    description: Access token for an C(https://) URL. Sent through git's environment only, never logged nor stored.
+    type: str
+  token_user:
+    description: User name that goes with O(token).
+    type: str
+    default: x-access-token
+notes:
+  - Submodules are not included (C(git archive) leaves them out).
+"""
+
+    APP = r"""
+options:
+  user:
+    description: The app's user, who runs the build and the hooks. Default is the module's user.
+    type: str
+  env_file:
+    description: The app's environment file (systemd format), loaded for the hooks.
+    type: path
+  hooks:
+    description:
+      - Shell commands per phase, each run in the release as O(user) through C(/bin/sh -c), with the app's environment
+        file loaded and the environment's C(bin/) first on C(PATH); each must exit 0.
+      - The build step runs C(before_build) and C(after_build), the activate step C(before_switch) and C(after_switch);
+        one dict serves every module.
+    type: dict
+    default: {}
+    suboptions:
+      before_build:
+        description: Before the environment is made.
+        type: list
+        elements: str
+        default: []
+      after_build:
+        description: After the environment and the npm build, for example C(python manage.py collectstatic --noinput).
+        type: list
+        elements: str
+        default: []
+      before_switch:
+        description: Before the candidate starts, while the old release serves, for example C(python manage.py migrate --noinput).
+        type: list
+        elements: str
+        default: []
+      after_switch:
+        description: After the release is proved healthy and serving.
+        type: list
+        elements: str
+        default: []
+"""
+
+    BUILD = r"""
+options:
+  python:
+    description: Interpreter that creates the virtual environments.
+    type: path
+    default: /usr/bin/python3
+  requirements:
+    description:
+      - Dependency files relative to the release, installed with C(pip install --requirement). A C(pyproject.toml) listed
+        here contributes its C([project].dependencies); the project itself is not installed into the shared environment.
+    type: list
+    elements: str
+    default: [requirements.txt]
+  pip_args:
+    description: Further arguments for C(pip install), such as C(--only-binary=:all:). They are part of the hash.
+    type: list
+    elements: str
+    default: []
+  pip_env:
+    description: Environment for pip, such as C(PIP_INDEX_URL) or C(PIP_CERT) for a proxy's CA bundle.
+    type: dict
+    default: {}
+  npm_dir:
+    description: Frontend folder of the release with a C(package-lock.json). Empty means no npm build.
+    type: str
+    default: ""
+  npm_script:
+    description: The npm script that builds the frontend.
+    type: str
+    default: build
+"""
+
+    HEALTH = r"""
+options:
+  rollback:
+    description: Roll back instead of activating a new release.
+    type: bool
+    default: false
+  service_record:
+    description:
+      - What the gunicorn role recorded about the app's service (units, sockets, how it listens).
+      - Default C(/etc/stagecraft/<app>-<env>/gunicorn.json), with C(<app>) and C(<env>) the last two parts of O(path).
+    type: path
+  health_path:
+    description: Path of the health URL, asked with C(GET).
+    type: str
+    default: /healthz
+  health_status:
+    description: The HTTP status that means healthy.
+    type: int
+    default: 200
+  health_host:
+    description: The C(Host) header of the health check (Django checks it against C(ALLOWED_HOSTS)).
+    type: str
+    default: localhost
+  health_timeout:
+    description: Seconds a release gets to answer, as a candidate and again after the switch.
+    type: float
+    default: 60
+"""

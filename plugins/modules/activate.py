@@ -27,67 +27,13 @@ author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes
+  - stagecraft.webapp.deploy.app
+  - stagecraft.webapp.deploy.health
 options:
   release_id:
     description: The release to activate; with O(rollback), the good release to roll back to (empty means the previous one).
     type: str
     default: ""
-  rollback:
-    description: Roll back instead of activating a new release.
-    type: bool
-    default: false
-  service_record:
-    description:
-      - What the gunicorn role recorded about the app's service (units, sockets, how it listens).
-      - Default C(/etc/stagecraft/<app>-<env>/gunicorn.json), with C(<app>) and C(<env>) the last two parts of O(path).
-    type: path
-  health_path:
-    description: Path of the health URL, asked with C(GET).
-    type: str
-    default: /healthz
-  health_status:
-    description: The HTTP status that means healthy.
-    type: int
-    default: 200
-  health_host:
-    description: The C(Host) header of the health check (Django checks it against C(ALLOWED_HOSTS)).
-    type: str
-    default: localhost
-  health_timeout:
-    description: Seconds a release gets to answer, as a candidate and again after the switch.
-    type: float
-    default: 60
-  user:
-    description: The app's user, who runs the hooks. Default is the module's user.
-    type: str
-  env_file:
-    description: The app's environment file (systemd format), loaded for the hooks.
-    type: path
-  hooks:
-    description: Shell commands per phase, as for M(stagecraft.webapp.build); this module runs C(before_switch) and C(after_switch).
-    type: dict
-    default: {}
-    suboptions:
-      before_build:
-        description: Run by M(stagecraft.webapp.build).
-        type: list
-        elements: str
-        default: []
-      after_build:
-        description: Run by M(stagecraft.webapp.build).
-        type: list
-        elements: str
-        default: []
-      before_switch:
-        description: Before the candidate starts, while the old release serves, for example C(python manage.py migrate --noinput).
-        type: list
-        elements: str
-        default: []
-      after_switch:
-        description: After the release is proved healthy and serving.
-        type: list
-        elements: str
-        default: []
 seealso:
   - module: stagecraft.webapp.build
   - module: stagecraft.webapp.prune
@@ -139,62 +85,17 @@ rolled_back:
   type: bool
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner, module_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks
-from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker
-
-
-def default_record(path):
-    env_dir = os.path.normpath(path)
-    return "/etc/stagecraft/{0}-{1}/gunicorn.json".format(os.path.basename(os.path.dirname(env_dir)), os.path.basename(env_dir))
-
-
-def run(module):
-    params = module.params
-    base = params["path"]
-    if module.check_mode and not params["rollback"] and not os.path.isdir(os.path.join(base, "releases", params["release_id"] or ".")):
-        # The release step would make this release in this run; activating it would change everything.
-        return {"changed": True, "release_id": params["release_id"], "previous_release_id": "", "commit": ""}
-    runner = Runner(module_run_command(module))
-    hooks = Hooks(runner, user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=base)
-    health = Health(params["health_path"], params["health_status"], params["health_host"], params["health_timeout"])
-    # The record is read only to act: in check mode on a new host the gunicorn role has not written it yet.
-    activator = Activator(base, lambda: ServiceRecord.load(params["service_record"] or default_record(base)), health, runner, hooks)
-    release_id, current_id = activator.choose(params["release_id"] or None, params["rollback"])
-    commit = (read_marker(os.path.join(base, "releases", release_id)) or {}).get("commit", "")
-    result = {"release_id": release_id, "previous_release_id": current_id or "", "commit": commit,
-              "diff": {"before": {"current": current_id or ""}, "after": {"current": release_id}}}
-    if not activator.needed(release_id, current_id):
-        return dict(result, changed=False)
-    if module.check_mode:
-        return dict(result, changed=True)
-    return dict(result, changed=True, **activator.activate(release_id, current_id))
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import APP_SPEC, HEALTH_SPEC, Call, activate
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            release_id=dict(type="str", default=""),
-            rollback=dict(type="bool", default=False),
-            service_record=dict(type="path"),
-            health_path=dict(type="str", default="/healthz"),
-            health_status=dict(type="int", default=200),
-            health_host=dict(type="str", default="localhost"),
-            health_timeout=dict(type="float", default=60),
-            user=dict(type="str"),
-            env_file=dict(type="path"),
-            hooks=dict(type="dict", default={}, options=HOOK_OPTIONS),
-        ),
-        supports_check_mode=True,
-    )
-    run_module(module, run)
+    module = AnsibleModule(argument_spec=dict(path=dict(type="path", required=True), release_id=dict(type="str", default=""), **APP_SPEC, **HEALTH_SPEC),
+                           supports_check_mode=True)
+    run_module(module, lambda module: activate(Call(module.params, module.check_mode, module_run_command(module))))
 
 
 if __name__ == "__main__":

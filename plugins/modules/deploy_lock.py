@@ -64,40 +64,10 @@ holder:
   sample: {owner: alice, host: web1, pid: 4242, time: "2026-11-22T19:05:07Z", job_id: null, holder_id: "20261122T190507Z"}
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
-
-
-def run(module):
-    params = module.params
-    path = os.path.join(params["path"], "deploy.lock")
-    holder = _lock.read_lock(path)
-    state = params["state"]
-    if state == "present":
-        if holder is not None and not (holder and params["holder_id"] and holder.get("holder_id") == params["holder_id"]):
-            raise DeployError("deploy lock {0} is held by {1}; wait for that deploy, or break the lock if it is stale".format(path, _lock.describe(holder)),
-                              details={"lock": path, "holder": holder})
-        if module.check_mode or holder is not None:
-            return {"changed": holder is None, "holder": holder}
-        changed, holder = _lock.acquire(path, params["owner"], params["holder_id"], params["job_id"])
-        return {"changed": changed, "holder": holder}
-    if state == "absent":
-        if holder is not None and holder.get("holder_id") != params["holder_id"]:
-            raise DeployError("deploy lock {0} is held by {1}, not by {2}; not releasing it".format(path, _lock.describe(holder), params["holder_id"]),
-                              details={"lock": path, "holder": holder})
-        changed = holder is not None if module.check_mode else _lock.release(path, params["holder_id"])
-        return {"changed": changed, "holder": holder}
-    if module.check_mode:
-        age = _lock.lock_age(path)
-        if holder is not None and params["older_than"] is not None and age is not None and age < params["older_than"]:
-            raise DeployError("deploy lock {0} is {1:.0f} s old, younger than {2} s".format(path, age, params["older_than"]), details={"holder": holder})
-        return {"changed": holder is not None, "holder": holder}
-    changed, holder = _lock.break_lock(path, params["older_than"])
-    return {"changed": changed, "holder": holder}
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import Call, lock
 
 
 def main():
@@ -113,7 +83,7 @@ def main():
         required_if=[("state", "present", ["holder_id"]), ("state", "absent", ["holder_id"])],
         supports_check_mode=True,
     )
-    run_module(module, run)
+    run_module(module, lambda module: lock(Call(module.params, module.check_mode, None)))
 
 
 if __name__ == "__main__":

@@ -82,23 +82,10 @@ entry:
     job_id: null
 """
 
-import datetime
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry
-from ansible_collections.stagecraft.webapp.plugins.module_utils._release import utc_timestamp
-
-
-def run(module):
-    params = module.params
-    entry = make_entry(params["who"], params["ref"], params["commit"], params["previous_commit"], params["release_id"],
-                       utc_timestamp(params["started"]), datetime.datetime.now(datetime.timezone.utc), params["outcome"], params["job_id"])
-    if not module.check_mode:
-        append(os.path.join(params["path"], "deploys.jsonl"), entry)
-    return {"changed": True, "entry": entry, "diff": {"before": "", "after": "{0}\n".format(entry)}}
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import OUTCOMES, Call, record
 
 
 def main():
@@ -111,12 +98,12 @@ def main():
             previous_commit=dict(type="str", default=""),
             release_id=dict(type="str", default=""),
             started=dict(type="str", required=True),
-            outcome=dict(type="str", required=True, choices=["success", "unchanged", "failed", "rolled_back"]),
+            outcome=dict(type="str", required=True, choices=OUTCOMES),
             job_id=dict(type="str"),
         ),
         supports_check_mode=True,
     )
-    run_module(module, run)
+    run_module(module, lambda module: record(Call(module.params, module.check_mode, None)))
 
 
 if __name__ == "__main__":

@@ -69,31 +69,10 @@ unknown:
   elements: str
 """
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._build import unused_venvs
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, prune, prune_plan
-
-
-def run(module):
-    base = module.params["path"]
-    releases_dir = os.path.join(base, "releases")
-    current_id = current_release(os.path.join(base, "current"), releases_dir)
-    plan = prune_plan(releases_dir, module.params["keep"], current_id, module.params["protect"])
-    kept = [{"path": os.path.join(releases_dir, release_id)} for release_id in plan.keep]
-    venvs = unused_venvs(base, kept)
-    if not module.check_mode:
-        prune(releases_dir, plan)
-        for name in venvs:
-            shutil.rmtree(os.path.join(base, "venvs", name))
-    changed = plan.changed or bool(venvs)
-    return {"changed": changed, "kept": plan.keep, "removed": plan.remove, "removed_venvs": venvs, "leftovers": plan.leftovers,
-            "unknown": plan.unknown,
-            "diff": {"before": {"releases": plan.keep + plan.remove, "venvs": venvs}, "after": {"releases": plan.keep, "venvs": []}}}
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import Call, prune_releases
 
 
 def main():
@@ -105,7 +84,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, run)
+    run_module(module, lambda module: prune_releases(Call(module.params, module.check_mode, None)))
 
 
 if __name__ == "__main__":

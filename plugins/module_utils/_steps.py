@@ -1,0 +1,385 @@
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The deploy's steps, each the whole work of one module, and the deploy as one call that runs them.
+
+Every step takes a `Call`: the module's parameters, whether it runs in check mode, and the
+`run_command` it uses. The modules release, build, activate, prune, deploy_record and deploy_lock
+run one step each; the module deploy runs them in order under the lock in a single round trip,
+which is most of what a code-only deploy costs over SSH.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import grp
+import os
+import pwd
+import shutil
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
+from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
+from ansible_collections.stagecraft.webapp.plugins.module_utils._build import Builder, unused_venvs
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks
+from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
+    GitAuth, GitMirror, chown_tree, create_release, find_release, read_marker, release_id as make_release_id, shared_links, utc_timestamp)
+from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, prune, prune_plan
+
+Call = collections.namedtuple("Call", ["params", "check_mode", "run_command"])
+
+# Argument specs shared by the one-step modules and the deploy module (their docs are the
+# stagecraft.webapp.deploy doc fragments of the same names).
+RELEASE_SPEC = dict(
+    repo=dict(type="str", required=True),
+    version=dict(type="str", default="main"),
+    timestamp=dict(type="str", required=True),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    shared_dirs=dict(type="list", elements="str", default=[]),
+    shared_files=dict(type="list", elements="str", default=[]),
+    ssh_key=dict(type="path"),
+    known_hosts=dict(type="path"),
+    token=dict(type="str", no_log=True),
+    token_user=dict(type="str", default="x-access-token", no_log=False),
+)
+RELEASE_RULES = dict(mutually_exclusive=[("ssh_key", "token")], required_by={"ssh_key": "known_hosts"})
+APP_SPEC = dict(
+    user=dict(type="str"),
+    env_file=dict(type="path"),
+    hooks=dict(type="dict", default={}, options=HOOK_OPTIONS),
+)
+BUILD_SPEC = dict(
+    python=dict(type="path", default="/usr/bin/python3"),
+    requirements=dict(type="list", elements="str", default=["requirements.txt"]),
+    pip_args=dict(type="list", elements="str", default=[]),
+    pip_env=dict(type="dict", default={}),
+    npm_dir=dict(type="str", default=""),
+    npm_script=dict(type="str", default="build"),
+)
+HEALTH_SPEC = dict(
+    rollback=dict(type="bool", default=False),
+    service_record=dict(type="path"),
+    health_path=dict(type="str", default="/healthz"),
+    health_status=dict(type="int", default=200),
+    health_host=dict(type="str", default="localhost"),
+    health_timeout=dict(type="float", default=60),
+)
+OUTCOMES = ["success", "unchanged", "failed", "rolled_back"]
+PHASES = ["all", "build", "activate"]
+
+
+def _dirs(base):
+    return os.path.join(base, "releases"), os.path.join(base, "current")
+
+
+def serving_now(base):
+    """(release id, commit) that `current` points at now; empty strings when nothing serves."""
+    releases_dir, current_link = _dirs(base)
+    current_id = current_release(current_link, releases_dir)
+    commit = (read_marker(os.path.join(releases_dir, current_id)) or {}).get("commit") if current_id else None
+    return current_id or "", commit or ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The lock
+# ---------------------------------------------------------------------------------------------
+
+
+def lock(call):
+    """Take (present), give back (absent) or break (broken) the deploy lock."""
+    params = call.params
+    path = os.path.join(params["path"], "deploy.lock")
+    holder = _lock.read_lock(path)
+    state = params["state"]
+    if state == "present":
+        if holder is not None and not (holder and params["holder_id"] and holder.get("holder_id") == params["holder_id"]):
+            raise DeployError("deploy lock {0} is held by {1}; wait for that deploy, or break the lock if it is stale".format(path, _lock.describe(holder)),
+                              details={"lock": path, "holder": holder})
+        if call.check_mode or holder is not None:
+            return {"changed": holder is None, "holder": holder}
+        changed, holder = _lock.acquire(path, params["owner"], params["holder_id"], params["job_id"])
+        return {"changed": changed, "holder": holder}
+    if state == "absent":
+        if holder is not None and holder.get("holder_id") != params["holder_id"]:
+            raise DeployError("deploy lock {0} is held by {1}, not by {2}; not releasing it".format(path, _lock.describe(holder), params["holder_id"]),
+                              details={"lock": path, "holder": holder})
+        changed = holder is not None if call.check_mode else _lock.release(path, params["holder_id"])
+        return {"changed": changed, "holder": holder}
+    if call.check_mode:
+        age = _lock.lock_age(path)
+        if holder is not None and params["older_than"] is not None and age is not None and age < params["older_than"]:
+            raise DeployError("deploy lock {0} is {1:.0f} s old, younger than {2} s".format(path, age, params["older_than"]), details={"holder": holder})
+        return {"changed": holder is not None, "holder": holder}
+    changed, holder = _lock.break_lock(path, params["older_than"])
+    return {"changed": changed, "holder": holder}
+
+
+# ---------------------------------------------------------------------------------------------
+# Release
+# ---------------------------------------------------------------------------------------------
+
+
+def _owner_ids(owner, group):
+    if not owner:
+        return None
+    try:
+        entry = pwd.getpwnam(owner)
+        gid = grp.getgrnam(group).gr_gid if group else entry.pw_gid
+    except KeyError as exc:
+        raise DeployError("owner or group does not exist on the host: {0}".format(exc), details={"owner": owner, "group": group})
+    return entry.pw_uid, gid
+
+
+def _check_mode_answer(mirror, version):
+    """The commit the version names without changing anything: from the mirror when it is current, else from the remote."""
+    if mirror.exists() and not mirror.needs_fetch(version):
+        return mirror.resolve(version).commit, False
+    return mirror.resolve_remote(version), True
+
+
+def release(call):
+    """Fetch what is new into the host's mirror and make (or reuse) the release of the commit the version names."""
+    params = call.params
+    base = params["path"]
+    releases_dir, shared_dir = os.path.join(base, "releases"), os.path.join(base, "shared")
+    auth = GitAuth(ssh_key=params["ssh_key"], known_hosts=params["known_hosts"], token=params["token"], token_user=params["token_user"])
+    mirror = GitMirror(os.path.join(base, "repo.git"), params["repo"], run_command=call.run_command, auth=auth)
+    ids = _owner_ids(params["owner"], params["group"])
+    previous_id, previous_commit = serving_now(base)
+    result = {"previous_release_id": previous_id, "previous_commit": previous_commit}
+
+    if call.check_mode:
+        commit, fetched = _check_mode_answer(mirror, params["version"])
+        if commit is None and not fetched:
+            raise DeployError("ref {0!r} is not a branch, tag or commit of {1}".format(params["version"], params["repo"]))
+        existing = find_release(releases_dir, commit) if commit else None
+        new_id = make_release_id(commit, params["timestamp"]) if commit and not existing else (existing or "")
+        result.update(release_id=new_id, release_path=os.path.join(releases_dir, new_id) if new_id else "", commit=commit or "",
+                      kind="", created=not existing, fetched=fetched, changed=fetched or not existing)
+    else:
+        fetched = mirror.fetch() if mirror.needs_fetch(params["version"]) else False
+        resolved = mirror.resolve(params["version"])
+        new_id = make_release_id(resolved.commit, params["timestamp"])
+
+        def prepare(staging):
+            with open(os.path.join(staging, "REVISION"), "w") as handle:
+                handle.write(resolved.commit + "\n")
+            made = shared_links(staging, os.path.join(releases_dir, new_id), shared_dir, params["shared_dirs"], params["shared_files"])
+            if ids:
+                chown_tree(staging, *ids)
+                for directory in made:
+                    os.chown(directory, *ids)
+
+        made = create_release(mirror, releases_dir, resolved, new_id, prepare=prepare)
+        result.update(release_id=made.release_id, release_path=made.path, commit=resolved.commit, kind=resolved.kind, created=made.changed,
+                      fetched=fetched, changed=fetched or made.changed)
+    result["diff"] = {"before": {"release": result["previous_release_id"], "commit": result["previous_commit"]},
+                      "after": {"release": result["release_id"], "commit": result["commit"]}}
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Build
+# ---------------------------------------------------------------------------------------------
+
+
+def build(call):
+    """Give the release its virtual environment (reused by dependency hash), the npm build and the build hooks."""
+    params = call.params
+    release_path = os.path.join(params["path"], "releases", params["release_id"])
+    hooks = Hooks(Runner(call.run_command), user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=params["path"])
+    builder = Builder(params["path"], hooks, python=params["python"], requirements=params["requirements"], pip_args=params["pip_args"],
+                      pip_env=params["pip_env"], npm_dir=params["npm_dir"] or None, npm_script=params["npm_script"])
+    if not os.path.isdir(release_path):
+        if call.check_mode:
+            # The release step would make it in this run: everything would be built or linked.
+            return {"changed": True, "venv": "", "venv_hash": "", "venv_built": True, "npm_built": bool(params["npm_dir"])}
+        raise DeployError("release {0} does not exist in {1}".format(params["release_id"], params["path"]), details={"path": release_path})
+    plan = builder.plan(release_path)
+    if not call.check_mode:
+        builder.build(release_path, plan)
+    return {"changed": plan.changed, "venv": plan.venv_path, "venv_hash": plan.venv_hash, "venv_built": plan.build_venv,
+            "npm_built": plan.build_npm, "diff": {"before": {}, "after": plan.as_dict()} if plan.changed else {}}
+
+
+# ---------------------------------------------------------------------------------------------
+# Activate
+# ---------------------------------------------------------------------------------------------
+
+
+def default_service_record(path):
+    """/etc/stagecraft/<app>-<env>/gunicorn.json for <root>/<app>/<env>."""
+    env_dir = os.path.normpath(path)
+    return "/etc/stagecraft/{0}-{1}/gunicorn.json".format(os.path.basename(os.path.dirname(env_dir)), os.path.basename(env_dir))
+
+
+def activate(call):
+    """Prove the release healthy as a candidate, switch to it, prove the service, or roll back."""
+    params = call.params
+    base = params["path"]
+    if call.check_mode and not params["rollback"] and not os.path.isdir(os.path.join(base, "releases", params["release_id"] or ".")):
+        # The release step would make this release in this run; activating it would change everything.
+        return {"changed": True, "release_id": params["release_id"], "previous_release_id": "", "commit": ""}
+    runner = Runner(call.run_command)
+    hooks = Hooks(runner, user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=base)
+    health = Health(params["health_path"], params["health_status"], params["health_host"], params["health_timeout"])
+    # The record is read only to act: in check mode on a new host the gunicorn role has not written it yet.
+    activator = Activator(base, lambda: ServiceRecord.load(params["service_record"] or default_service_record(base)), health, runner, hooks)
+    release_id, current_id = activator.choose(params["release_id"] or None, params["rollback"])
+    commit = (read_marker(os.path.join(base, "releases", release_id)) or {}).get("commit", "")
+    result = {"release_id": release_id, "previous_release_id": current_id or "", "commit": commit,
+              "diff": {"before": {"current": current_id or ""}, "after": {"current": release_id}}}
+    if not activator.needed(release_id, current_id):
+        return dict(result, changed=False)
+    if call.check_mode:
+        return dict(result, changed=True)
+    return dict(result, changed=True, **activator.activate(release_id, current_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Prune and record
+# ---------------------------------------------------------------------------------------------
+
+
+def prune_releases(call):
+    """Remove releases beyond the newest `keep` good ones (never current nor protected) and unused environments."""
+    base = call.params["path"]
+    releases_dir, current_link = _dirs(base)
+    current_id = current_release(current_link, releases_dir)
+    plan = prune_plan(releases_dir, call.params["keep"], current_id, call.params["protect"])
+    venvs = unused_venvs(base, [{"path": os.path.join(releases_dir, release_id)} for release_id in plan.keep])
+    if not call.check_mode:
+        prune(releases_dir, plan)
+        for name in venvs:
+            shutil.rmtree(os.path.join(base, "venvs", name))
+    return {"changed": plan.changed or bool(venvs), "kept": plan.keep, "removed": plan.remove, "removed_venvs": venvs, "leftovers": plan.leftovers,
+            "unknown": plan.unknown,
+            "diff": {"before": {"releases": plan.keep + plan.remove, "venvs": venvs}, "after": {"releases": plan.keep, "venvs": []}}}
+
+
+def record(call):
+    """Append one line to <path>/deploys.jsonl."""
+    params = call.params
+    entry = make_entry(params["who"], params["ref"], params["commit"], params["previous_commit"], params["release_id"],
+                       utc_timestamp(params["started"]), datetime.datetime.now(datetime.timezone.utc), params["outcome"], params["job_id"])
+    if not call.check_mode:
+        append(os.path.join(params["path"], "deploys.jsonl"), entry)
+    return {"changed": True, "entry": entry, "diff": {"before": "", "after": "{0}\n".format(entry)}}
+
+
+# ---------------------------------------------------------------------------------------------
+# The deploy as one call
+# ---------------------------------------------------------------------------------------------
+
+
+class Deploy:
+    """Runs the steps of one phase under the lock and keeps what each returned.
+
+    Phase `all` takes the lock, makes and builds the release (not for a rollback), activates it,
+    prunes, records and gives the lock back. Phase `build` stops after the build and keeps the lock,
+    so the caller can drain the host from its balancers; phase `activate` (same holder) does the rest.
+    A failing step is recorded (`failed`, or `rolled_back` when the old release serves again), the
+    lock given back, and the error names the step. A held lock fails before anything happens.
+    """
+
+    def __init__(self, call):
+        self.call = call
+        self.params = call.params
+        self.steps = {}
+        self.step = None
+        self.previous_id, self.previous_commit = serving_now(self.params["path"])
+
+    def run_step(self, name, function, **params):
+        self.step = name
+        result = function(Call(dict(self.params, **params), self.call.check_mode, self.call.run_command))
+        self.steps[name] = result
+        return result
+
+    def run(self):
+        params, phase = self.params, self.params["phase"]
+        try:
+            self.run_step("lock", lock, state="present", owner=params["who"])
+        except DeployError as exc:
+            # Someone else's deploy: nothing to record, and the lock is not ours to give back.
+            raise DeployError("lock step: {0}".format(exc.message), details=dict(exc.details, step="lock", recorded=False))
+        try:
+            outcome = self._steps(phase)
+        except DeployError as exc:
+            self._record_failure(exc)
+            self._give_lock_back()
+            raise DeployError("{0} step: {1}".format(self.step, exc.message), details=dict(exc.details, step=self.step, recorded=not self.call.check_mode))
+        except BaseException:
+            self._give_lock_back()
+            raise
+        if phase != "build":
+            self._give_lock_back()
+        return outcome
+
+    def _steps(self, phase):
+        params = self.params
+        release_id = params["release_id"]
+        if phase == "activate" and not (release_id or params["rollback"]):
+            raise DeployError("phase activate needs the release_id the build phase returned")
+        if phase != "activate" and not params["rollback"]:
+            release_id = self.run_step("release", release)["release_id"]
+            self.run_step("build", build, release_id=release_id)
+        if phase == "build":
+            return self._result()
+        active = self.run_step("activate", activate, release_id=release_id)
+        self.run_step("prune", prune_releases, protect=[active["release_id"]] if active["release_id"] else [])
+        # Only a run that changed something is a deploy worth a line.
+        changed = [self.steps[name]["changed"] for name in ("release", "build", "activate") if name in self.steps]
+        if (phase == "activate" and params["built_changed"]) or any(changed):
+            self.run_step("record", record, **self._entry("rolled_back" if params["rollback"] else "success", active.get("commit", ""),
+                                                          active["release_id"]))
+        return self._result()
+
+    def _entry(self, outcome, commit, release_id):
+        params = self.params
+        return {"ref": "rollback" if params["rollback"] else params["ref"] or params["version"], "commit": commit, "previous_commit": self.previous_commit,
+                "release_id": release_id, "started": params["timestamp"], "outcome": outcome}
+
+    def _record_failure(self, exc):
+        if self.call.check_mode:
+            return
+        made = self.steps.get("release", {})
+        release_id = made.get("release_id") or self.params["release_id"]
+        commit = made.get("commit") or ((read_marker(os.path.join(self.params["path"], "releases", release_id)) or {}).get("commit", "") if release_id else "")
+        outcome = "rolled_back" if exc.details.get("rolled_back") else "failed"
+        record(Call(dict(self.params, **self._entry(outcome, commit, release_id)), False, self.call.run_command))
+
+    def _give_lock_back(self):
+        lock(Call(dict(self.params, state="absent"), self.call.check_mode, self.call.run_command))
+
+    def _result(self):
+        """The top-level answer: what serves (or would), what served before, and each step's own result."""
+        made = self.steps.get("release", {})
+        active = self.steps.get("activate", {})
+        steps = dict((name, dict((key, value) for key, value in result.items() if key != "diff")) for name, result in self.steps.items())
+        before, after = {}, {}
+        for name in ("release", "build", "activate", "prune", "record"):
+            diff = self.steps.get(name, {}).get("diff") or {}
+            if diff:
+                before[name], after[name] = diff.get("before", {}), diff.get("after", {})
+        return {
+            "changed": any(result["changed"] for name, result in self.steps.items() if name != "lock"),
+            "release_id": active.get("release_id") or made.get("release_id", ""),
+            "commit": active.get("commit") or made.get("commit", ""),
+            "previous_release_id": self.previous_id,
+            "previous_commit": self.previous_commit,
+            "steps": steps,
+            "diff": {"before": before, "after": after},
+        }
+
+
+def deploy(call):
+    """The deploy module's work: see Deploy."""
+    return Deploy(call).run()

@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: deploy
+short_description: Deploy a release in one call, under the deploy lock; make, build, health-gated switch, prune and record
+version_added: 0.2.0
+description:
+  - Runs the steps of M(stagecraft.webapp.release), M(stagecraft.webapp.build), M(stagecraft.webapp.activate),
+    M(stagecraft.webapp.prune) and M(stagecraft.webapp.deploy_record) in order, under the lock of M(stagecraft.webapp.deploy_lock),
+    on the host in a single module run. Over SSH each module run costs a round trip, so a code-only deploy takes
+    one instead of seven.
+  - With O(phase=all) it takes the lock, makes and builds the release (not for O(rollback)), activates it, prunes, records
+    the deploy when something changed, and gives the lock back.
+  - With O(phase=build) it stops after the build and keeps the lock, so that the play can take the host out of its load
+    balancers; O(phase=activate) with the same O(holder_id) does the rest.
+  - A failing step is recorded (C(failed), or C(rolled_back) when the previous release serves again), the lock is given
+    back, and the task fails naming the step. A lock held by another deploy fails the task before anything happens.
+  - Check mode runs every step in check mode; the diff has one part per step that would change.
+author: Stagecraft maintainers (@stagecraft)
+extends_documentation_fragment:
+  - stagecraft.webapp.deploy
+  - stagecraft.webapp.deploy.attributes
+  - stagecraft.webapp.deploy.release
+  - stagecraft.webapp.deploy.app
+  - stagecraft.webapp.deploy.build
+  - stagecraft.webapp.deploy.health
+options:
+  phase:
+    description: The steps to run; see the description.
+    type: str
+    choices: [all, build, activate]
+    default: all
+  release_id:
+    description:
+      - With O(phase=activate), the release the build phase made.
+      - With O(rollback), the good release to roll back to; empty means the previous good one.
+    type: str
+    default: ""
+  ref:
+    description:
+      - The ref as asked for, which the record names; default O(version).
+      - For a play that resolved the ref once for many hosts and gives each the commit as O(version).
+    type: str
+    default: ""
+  keep:
+    description: How many good releases to keep, the current one included; at least 1.
+    type: int
+    default: 5
+  who:
+    description: Who deploys, written in the lock and the record.
+    type: str
+    default: unknown
+  job_id:
+    description: The AWX / Automation Controller job id, if any.
+    type: str
+  holder_id:
+    description: Names this run as the lock's holder, the same for both phases; the run's release time and a random part are a good choice.
+    type: str
+    required: true
+  built_changed:
+    description: With O(phase=activate), whether the build phase changed something; the deploy is recorded when either phase did.
+    type: bool
+    default: false
+notes:
+  - The modules of each step remain for plays that put other tasks between them.
+seealso:
+  - module: stagecraft.webapp.release
+  - module: stagecraft.webapp.build
+  - module: stagecraft.webapp.activate
+  - module: stagecraft.webapp.prune
+  - module: stagecraft.webapp.deploy_record
+  - module: stagecraft.webapp.deploy_lock
+"""
+
+EXAMPLES = r"""
+- name: Deploy the main branch
+  stagecraft.webapp.deploy:
+    path: /srv/shop/prod
+    repo: https://git.example.com/shop.git
+    version: main
+    timestamp: "{{ deploy_timestamp }}"
+    holder_id: "{{ deploy_timestamp }}"
+    owner: shop-prod
+    user: shop-prod
+    env_file: /etc/stagecraft/shop-prod/env
+    who: alice
+    hooks:
+      before_switch:
+        - python manage.py migrate --noinput
+
+- name: Roll back to the previous good release
+  stagecraft.webapp.deploy:
+    path: /srv/shop/prod
+    repo: https://git.example.com/shop.git
+    timestamp: "{{ deploy_timestamp }}"
+    holder_id: "{{ deploy_timestamp }}"
+    rollback: true
+"""
+
+RETURN = r"""
+release_id:
+  description: The release that serves now (or would, in check mode); after O(phase=build), the release made.
+  returned: always
+  type: str
+  sample: 20261122T190507Z-1a2b3c4
+commit:
+  description: The commit of RV(release_id).
+  returned: always
+  type: str
+previous_release_id:
+  description: The release that served before this call.
+  returned: always
+  type: str
+previous_commit:
+  description: Its commit.
+  returned: always
+  type: str
+steps:
+  description: What each step that ran returned, by step (lock, release, build, activate, prune, record), as its own module returns it.
+  returned: always
+  type: dict
+step:
+  description: The step that failed.
+  returned: on failure
+  type: str
+  sample: build
+recorded:
+  description: On failure, whether the failure was written to the deploy record.
+  returned: on failure
+  type: bool
+rolled_back:
+  description: On a failure after the switch, whether the previous release was put back and answers its health check.
+  returned: on failure after the switch
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, PHASES, RELEASE_RULES, RELEASE_SPEC, Call, deploy)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            phase=dict(type="str", choices=PHASES, default="all"),
+            release_id=dict(type="str", default=""),
+            ref=dict(type="str", default=""),
+            keep=dict(type="int", default=5),
+            who=dict(type="str", default="unknown"),
+            job_id=dict(type="str"),
+            holder_id=dict(type="str", required=True),
+            built_changed=dict(type="bool", default=False),
+            **dict(RELEASE_SPEC, **APP_SPEC, **BUILD_SPEC, **HEALTH_SPEC)
+        ),
+        supports_check_mode=True,
+        **RELEASE_RULES
+    )
+    run_module(module, lambda module: deploy(Call(module.params, module.check_mode, module_run_command(module))))
+
+
+if __name__ == "__main__":
+    main()

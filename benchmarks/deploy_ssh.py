@@ -130,6 +130,8 @@ STEP_LABELS = {name: label for name, label, _change, _loop in STEPS}
 class TestHost(base.TestHost):
     """A systemd container with an sshd on 127.0.0.1:<random port>, the git repository mounted read-only."""
 
+    label = LABEL  # which benchmark started it: remove_leftovers() finds a killed run's hosts by it
+
     def __init__(self, image: str, name: str, git_dir: Path) -> None:
         super().__init__(image, name)
         self.git_dir = git_dir
@@ -140,7 +142,7 @@ class TestHost(base.TestHost):
         """docker run with the options molecule uses, port 22 on 127.0.0.1 only; wait for systemd."""
         run(["docker", "image", "inspect", self.image], timeout=60)
         run(
-            ["docker", "run", "--detach", "--name", self.name, "--hostname", self.name, "--label", LABEL]
+            ["docker", "run", "--detach", "--name", self.name, "--hostname", self.name, "--label", self.label]
             + list(base.CONTAINER_OPTIONS)
             + ["--volume", f"{self.git_dir}:/srv/git:ro", "--publish", "127.0.0.1::22", self.image, base.CONTAINER_COMMAND],
             timeout=120,
@@ -208,6 +210,7 @@ class Approach:
     label = ""
     port = 0
     units: tuple[str, ...] = ()
+    timeout = COMMAND_TIMEOUT  # seconds one deploy may take before the run stops
 
     def __init__(self, host: TestHost, key: SshKey, scratch: Path) -> None:
         self.host = host
@@ -230,15 +233,17 @@ class Approach:
         return self.host.sh(f"journalctl --since=@{since} {units} --output=short-precise --no-pager --quiet "
                             f"| grep -v 'GET /healthz' | tail -n 60", check=False)
 
-    def serving(self) -> dict:
-        """What the app answers now, and whether the new requirement is in the venv it runs from."""
-        answer = self.host.sh(f"curl -fsS --max-time 5 http://127.0.0.1:{self.port}/healthz", check=False).strip()
+    def serving(self, host: TestHost | None = None) -> dict:
+        """What the app answers now on host (default: the approach's own), and whether the new
+        requirement is in the venv it runs from."""
+        host = host or self.host
+        answer = host.sh(f"curl -fsS --max-time 5 http://127.0.0.1:{self.port}/healthz", check=False).strip()
         try:
             health = json.loads(answer)
         except ValueError:
             health = {"error": answer[:200]}
         package = NEW_REQUIREMENT.split("==", 1)[0]
-        has_package = self.host.sh(f"{self.venv_python} -c 'import {package}' 2>/dev/null && echo yes || echo no", check=False).strip() == "yes"
+        has_package = host.sh(f"{self.venv_python} -c 'import {package}' 2>/dev/null && echo yes || echo no", check=False).strip() == "yes"
         return {"version": health.get("version"), "commit": health.get("commit"), f"{package}_installed": has_package}
 
     @property
@@ -281,8 +286,12 @@ class Ours(Approach):
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
         }
 
+    def limit(self) -> list[str]:
+        """This approach's host only: the inventory also holds the other playbook variant's."""
+        return ["--limit", self.host.name]
+
     def argv(self, step: str) -> list[str]:
-        argv = [ANSIBLE_PLAYBOOK, "-i", str(self.inventory), "--vault-password-file", str(DEMO_VAULT_PASSWORD), "--limit", self.host.name, str(PLAYBOOK)]
+        argv = [ANSIBLE_PLAYBOOK, "-i", str(self.inventory), "--vault-password-file", str(DEMO_VAULT_PASSWORD), *self.limit(), str(PLAYBOOK)]
         if step.endswith("-tags-deploy"):
             argv += ["--tags", "deploy"]
         return argv
@@ -294,11 +303,14 @@ class Ours(Approach):
                 f"and gunicorn_workers {WORKERS}; ansible.cfg: pipelining, "
                 "`ControlMaster=auto ControlPersist=300s` (a fresh master per run)")
 
+    def recap(self, output: str) -> dict | None:
+        return parse_recap(output)
+
     def deploy(self, step: str) -> dict:
         control_dir = Path(tempfile.mkdtemp(prefix=f"cp-{self.name}-", dir=self.scratch))
         log_file = self.logs / f"{step}-{self.name}.log"
         try:
-            seconds, returncode = timed(self.argv(step), log_file, self.environment(control_dir), cwd=ROOT)
+            seconds, returncode = timed(self.argv(step), log_file, self.environment(control_dir), cwd=ROOT, timeout=self.timeout)
         finally:
             close_control_masters(control_dir)
         output = log_file.read_text(encoding="utf-8", errors="replace")
@@ -306,7 +318,7 @@ class Ours(Approach):
             "seconds": round(seconds, 2),
             "rc": returncode,
             "command": shlex.join(["ansible-playbook"] + self.argv(step)[1:]).replace(str(ROOT) + "/", ""),
-            "recap": parse_recap(output),
+            "recap": self.recap(output),
             "profile": parse_profile(output),
             "tail": "" if returncode == 0 else output[-4000:],
         }
@@ -373,15 +385,15 @@ class Script(Approach):
                 "tail": "" if returncode == 0 else output[-4000:]}
 
 
-def timed(argv: list[str], log_file: Path, environment: dict, cwd: Path) -> tuple[float, int]:
+def timed(argv: list[str], log_file: Path, environment: dict, cwd: Path, timeout: float = COMMAND_TIMEOUT) -> tuple[float, int]:
     """Wall seconds and exit status of argv, its output into log_file (a file: no pipe a ControlPersist master could hold)."""
     with log_file.open("w", encoding="utf-8") as output:
         start = time.monotonic()
         try:
             process = subprocess.run(argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment,
-                                     cwd=cwd, timeout=COMMAND_TIMEOUT, check=False)
+                                     cwd=cwd, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as error:
-            raise BenchmarkError(f"timed out after {COMMAND_TIMEOUT}s: {shlex.join(argv)} (log {log_file})") from error
+            raise BenchmarkError(f"timed out after {timeout:.0f}s: {shlex.join(argv)} (log {log_file})") from error
         return time.monotonic() - start, process.returncode
 
 
@@ -401,15 +413,16 @@ _RECAP_LINE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(
 _PROFILE_LINE = re.compile(r"^(.+?) -{3,} (\d+\.\d+)s\s*$", re.MULTILINE)
 
 
+def parse_recaps(output: str) -> dict[str, dict]:
+    """ok/changed/... counts of every host line of the PLAY RECAP, by host."""
+    keys = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+    return {match[1]: dict(zip(keys, (int(value) for value in match.groups()[1:]))) for match in _RECAP_LINE.finditer(output)}
+
+
 def parse_recap(output: str) -> dict | None:
     """ok/changed/... counts of the PLAY RECAP's (only) host line."""
-    match = None
-    for match in _RECAP_LINE.finditer(output):
-        pass
-    if match is None:
-        return None
-    keys = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
-    return dict(zip(keys, (int(value) for value in match.groups()[1:])))
+    recaps = list(parse_recaps(output).values())
+    return recaps[-1] if recaps else None
 
 
 def parse_profile(output: str) -> list[dict]:
@@ -511,11 +524,11 @@ class AppRepo:
 # ---------------------------------------------------------------------------------------------
 
 
-def remove_leftovers() -> None:
+def remove_leftovers(label: str = LABEL, prefix: str = CONTAINER_PREFIX) -> None:
     """Containers of an earlier run of this benchmark (by name prefix and label)."""
-    names = run(["docker", "ps", "--all", "--filter", f"label={LABEL}", "--format", "{{.Names}}"], timeout=60).stdout.split()
+    names = run(["docker", "ps", "--all", "--filter", f"label={label}", "--format", "{{.Names}}"], timeout=60).stdout.split()
     for name in names:
-        if name.startswith(CONTAINER_PREFIX):
+        if name.startswith(prefix):
             log(f"removing container {name} left by an earlier run")
             run(["docker", "rm", "--force", "--volumes", name], timeout=120, check=False)
 
@@ -636,10 +649,12 @@ def measure_step(step: str, approaches: list[Approach], expect: dict, loop: bool
 
 def check_result(result: dict, expect: dict) -> list[str]:
     """What a deploy left that is not what the step asked for."""
+    return ([f"exit status {result['rc']}"] if result["rc"] != 0 else []) + serving_problems(result["serving"], expect)
+
+
+def serving_problems(serving: dict, expect: dict) -> list[str]:
+    """What one host serves that is not what the step asked for (serving: Approach.serving())."""
     problems = []
-    if result["rc"] != 0:
-        problems.append(f"exit status {result['rc']}")
-    serving = result["serving"]
     if serving.get("version") != expect["version"]:
         problems.append(f"serves version {serving.get('version')!r}, expected {expect['version']!r}")
     package = NEW_REQUIREMENT.split("==", 1)[0]
@@ -815,19 +830,26 @@ def table_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def render_console_table(results: dict) -> str:
-    header, rows = table_rows(results)
+def aligned_table(header: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table for the console: columns padded, a rule under the header."""
     widths = [max(len(row[column]) for row in [header] + rows) for column in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header] + rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines + ["", *verdicts(results)])
+    return "\n".join(lines)
 
 
-def render_markdown_table(results: dict) -> str:
-    header, rows = table_rows(results)
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def render_console_table(results: dict) -> str:
+    return "\n".join([aligned_table(*table_rows(results)), "", *verdicts(results)])
+
+
+def render_markdown_table(results: dict) -> str:
+    return markdown_table(*table_rows(results))
 
 
 def verdicts(results: dict) -> list[str]:
@@ -944,11 +966,16 @@ def render_docs_section(results: dict) -> str:
     return "\n".join(lines)
 
 
+def write_docs_section(docs_path: Path, section: str, begin: str = DOCS_BEGIN, end: str = DOCS_END) -> None:
+    """Replace the section between begin and end in docs_path (append it when there is none yet)."""
+    document = docs_path.read_text(encoding="utf-8") if docs_path.is_file() else "# Benchmarks\n"
+    docs_path.write_text(base.replace_docs_section(document, section, begin, end), encoding="utf-8")
+    log(f"updated {docs_path}")
+
+
 def update_docs(results: dict, docs_path: Path) -> None:
     """Rewrite this benchmark's section of docs_path from results."""
-    document = docs_path.read_text(encoding="utf-8") if docs_path.is_file() else "# Benchmarks\n"
-    docs_path.write_text(base.replace_docs_section(document, render_docs_section(results), DOCS_BEGIN, DOCS_END), encoding="utf-8")
-    log(f"updated {docs_path}")
+    write_docs_section(docs_path, render_docs_section(results))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

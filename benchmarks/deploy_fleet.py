@@ -317,17 +317,13 @@ def wall_seconds(run: dict) -> float:
     return run["seconds"]
 
 
-def deploy_cpu(run: dict) -> float | None:
-    """CPU seconds of the deploy: the controller's and the hosts'."""
-    return run["cpu"]["deploy_s"] if run.get("cpu") else None
+def cpu_figure(key: str):
+    """A run's CPU seconds of one kind (cpu_use's keys), or None for a run without CPU figures."""
+    return lambda run: run["cpu"][key] if run.get("cpu") else None
 
 
-def controller_cpu(run: dict) -> float | None:
-    return run["cpu"]["controller_s"] if run.get("cpu") else None
-
-
-def hosts_cpu(run: dict) -> float | None:
-    return run["cpu"]["hosts_s"] if run.get("cpu") else None
+# The deploy's (controller and hosts), the controller's and the hosts' CPU seconds.
+deploy_cpu, controller_cpu, hosts_cpu = cpu_figure("deploy_s"), cpu_figure("controller_s"), cpu_figure("hosts_s")
 
 
 # What grows per host: the wall time the issue asks for, and the CPU time of the deploy, which
@@ -504,7 +500,7 @@ def growth_sentences(results: dict) -> list[str]:
 
 
 def connection_sentence(results: dict) -> str:
-    summary = summarize(results)["connection"]
+    summary = connection_summary(results)
     ratios, medians = summary["plain_over_recommended"], summary["median"]
     sentence = (f"Without the recommended connection settings the no-change re-run of {results['connection']['hosts']} hosts took "
                 f"{base.format_ratio(ratios['wall_s'])} the wall time (medians {format_seconds(medians['plain']['wall_s'])} s and "

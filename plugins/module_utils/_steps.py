@@ -25,8 +25,8 @@ import shutil
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
 from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
 from ansible_collections.stagecraft.webapp.plugins.module_utils._build import Builder, unused_venvs
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner, module_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
@@ -76,16 +76,25 @@ OUTCOMES = ["success", "unchanged", "failed", "rolled_back"]
 PHASES = ["all", "build", "activate"]
 
 
-def _dirs(base):
-    return os.path.join(base, "releases"), os.path.join(base, "current")
+def run_as_module(module, step):
+    """A step module's whole work: exit `module` with what `step` returns for its parameters, or fail it."""
+    run_module(module, lambda module: step(Call(module.params, module.check_mode, module_run_command(module))))
+
+
+def _current_id(base):
+    return current_release(os.path.join(base, "current"), os.path.join(base, "releases")) or ""
+
+
+def commit_of(base, release_id):
+    """The commit a release was made from, from its marker; empty when there is no such release."""
+    marker = read_marker(os.path.join(base, "releases", release_id)) if release_id else None
+    return (marker or {}).get("commit") or ""
 
 
 def serving_now(base):
     """(release id, commit) that `current` points at now; empty strings when nothing serves."""
-    releases_dir, current_link = _dirs(base)
-    current_id = current_release(current_link, releases_dir)
-    commit = (read_marker(os.path.join(releases_dir, current_id)) or {}).get("commit") if current_id else None
-    return current_id or "", commit or ""
+    current_id = _current_id(base)
+    return current_id, commit_of(base, current_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,8 +243,7 @@ def activate(call):
     # The record is read only to act: in check mode on a new host the gunicorn role has not written it yet.
     activator = Activator(base, lambda: ServiceRecord.load(params["service_record"] or default_service_record(base)), health, runner, hooks)
     release_id, current_id = activator.choose(params["release_id"] or None, params["rollback"])
-    commit = (read_marker(os.path.join(base, "releases", release_id)) or {}).get("commit", "")
-    result = {"release_id": release_id, "previous_release_id": current_id or "", "commit": commit,
+    result = {"release_id": release_id, "previous_release_id": current_id or "", "commit": commit_of(base, release_id),
               "diff": {"before": {"current": current_id or ""}, "after": {"current": release_id}}}
     if not activator.needed(release_id, current_id):
         return dict(result, changed=False)
@@ -252,9 +260,8 @@ def activate(call):
 def prune_releases(call):
     """Remove releases beyond the newest `keep` good ones (never current nor protected) and unused environments."""
     base = call.params["path"]
-    releases_dir, current_link = _dirs(base)
-    current_id = current_release(current_link, releases_dir)
-    plan = prune_plan(releases_dir, call.params["keep"], current_id, call.params["protect"])
+    releases_dir = os.path.join(base, "releases")
+    plan = prune_plan(releases_dir, call.params["keep"], _current_id(base), call.params["protect"])
     venvs = unused_venvs(base, [{"path": os.path.join(releases_dir, release_id)} for release_id in plan.keep])
     if not call.check_mode:
         prune(releases_dir, plan)
@@ -352,7 +359,7 @@ class Deploy:
             return
         made = self.steps.get("release", {})
         release_id = made.get("release_id") or self.params["release_id"]
-        commit = made.get("commit") or ((read_marker(os.path.join(self.params["path"], "releases", release_id)) or {}).get("commit", "") if release_id else "")
+        commit = made.get("commit") or commit_of(self.params["path"], release_id)
         outcome = "rolled_back" if exc.details.get("rolled_back") else "failed"
         record(Call(dict(self.params, **self._entry(outcome, commit, release_id)), False, self.call.run_command))
 
@@ -363,12 +370,11 @@ class Deploy:
         """The top-level answer: what serves (or would), what served before, and each step's own result."""
         made = self.steps.get("release", {})
         active = self.steps.get("activate", {})
-        steps = dict((name, dict((key, value) for key, value in result.items() if key != "diff")) for name, result in self.steps.items())
-        before, after = {}, {}
-        for name in ("release", "build", "activate", "prune", "record"):
-            diff = self.steps.get(name, {}).get("diff") or {}
-            if diff:
-                before[name], after[name] = diff.get("before", {}), diff.get("after", {})
+        steps, before, after = {}, {}, {}
+        for name, result in self.steps.items():
+            steps[name] = dict((key, value) for key, value in result.items() if key != "diff")
+            if result.get("diff"):
+                before[name], after[name] = result["diff"].get("before", {}), result["diff"].get("after", {})
         return {
             "changed": any(result["changed"] for name, result in self.steps.items() if name != "lock"),
             "release_id": active.get("release_id") or made.get("release_id", ""),

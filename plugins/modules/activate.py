@@ -87,15 +87,13 @@ rolled_back:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import APP_SPEC, HEALTH_SPEC, Call, activate
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import APP_SPEC, HEALTH_SPEC, activate, run_as_module
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(path=dict(type="path", required=True), release_id=dict(type="str", default=""), **APP_SPEC, **HEALTH_SPEC),
                            supports_check_mode=True)
-    run_module(module, lambda module: activate(Call(module.params, module.check_mode, module_run_command(module))))
+    run_as_module(module, activate)
 
 
 if __name__ == "__main__":

@@ -82,15 +82,13 @@ npm_built:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import APP_SPEC, BUILD_SPEC, Call, build
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import APP_SPEC, BUILD_SPEC, build, run_as_module
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(path=dict(type="path", required=True), release_id=dict(type="str", required=True), **APP_SPEC, **BUILD_SPEC),
                            supports_check_mode=True)
-    run_module(module, lambda module: build(Call(module.params, module.check_mode, module_run_command(module))))
+    run_as_module(module, build)
 
 
 if __name__ == "__main__":

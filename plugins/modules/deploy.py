@@ -141,10 +141,8 @@ rolled_back:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
-    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, PHASES, RELEASE_RULES, RELEASE_SPEC, Call, deploy)
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, PHASES, RELEASE_RULES, RELEASE_SPEC, deploy, run_as_module)
 
 
 def main():
@@ -164,7 +162,7 @@ def main():
         supports_check_mode=True,
         **RELEASE_RULES
     )
-    run_module(module, lambda module: deploy(Call(module.params, module.check_mode, module_run_command(module))))
+    run_as_module(module, deploy)
 
 
 if __name__ == "__main__":

@@ -66,8 +66,7 @@ holder:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import Call, lock
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import lock, run_as_module
 
 
 def main():
@@ -83,7 +82,7 @@ def main():
         required_if=[("state", "present", ["holder_id"]), ("state", "absent", ["holder_id"])],
         supports_check_mode=True,
     )
-    run_module(module, lambda module: lock(Call(module.params, module.check_mode, None)))
+    run_as_module(module, lock)
 
 
 if __name__ == "__main__":

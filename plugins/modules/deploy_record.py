@@ -84,8 +84,7 @@ entry:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import OUTCOMES, Call, record
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import OUTCOMES, record, run_as_module
 
 
 def main():
@@ -103,7 +102,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda module: record(Call(module.params, module.check_mode, None)))
+    run_as_module(module, record)
 
 
 if __name__ == "__main__":

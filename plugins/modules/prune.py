@@ -71,8 +71,7 @@ unknown:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import Call, prune_releases
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import prune_releases, run_as_module
 
 
 def main():
@@ -84,7 +83,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda module: prune_releases(Call(module.params, module.check_mode, None)))
+    run_as_module(module, prune_releases)
 
 
 if __name__ == "__main__":

@@ -96,14 +96,12 @@ previous_commit:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
-from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import RELEASE_RULES, RELEASE_SPEC, Call, release
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import RELEASE_RULES, RELEASE_SPEC, release, run_as_module
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(path=dict(type="path", required=True), **RELEASE_SPEC), supports_check_mode=True, **RELEASE_RULES)
-    run_module(module, lambda module: release(Call(module.params, module.check_mode, module_run_command(module))))
+    run_as_module(module, release)
 
 
 if __name__ == "__main__":

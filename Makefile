@@ -46,8 +46,9 @@ lock: ## Re-resolve requirements.in into requirements.txt (in a scratch venv)
 
 testbed: ## Start a Docker engine if none answers; build the Debian 12/13 test images
 	testbed/engine.sh
-	testbed/image.sh bookworm debian12
-	testbed/image.sh trixie debian13
+	command -v debootstrap >/dev/null || testbed/apt-install.sh debootstrap
+	@# Both images at once: debootstrap mostly waits on the mirror.
+	testbed/image.sh bookworm debian12 & twelve=$$!; testbed/image.sh trixie debian13; thirteen=$$?; wait $$twelve && exit $$thirteen
 
 demo: setup ## Deploy the Flask example to a local demo host (a container); print its URL and health
 	testbed/engine.sh

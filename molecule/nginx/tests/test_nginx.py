@@ -309,45 +309,6 @@ def test_forced_renewal_replaces_the_certificate_without_dropping_requests(host,
     assert summary["serials"][0] == before and summary["serials"][-1] == after, summary
 
 
-# --- testssl.sh ------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def testssl(all_hosts) -> dict:
-    """testssl.sh against shop.test (prod, provided certificate) on every host at once, with its
-    JSON findings: protocols, cipher categories, forward secrecy, server defaults, headers and
-    vulnerabilities (--fast skips the slowest checks). The scenario's CA is added to its trust."""
-    def run(name, host):
-        command = (f"rm -f /tmp/testssl.json; testssl --quiet --color 0 --warnings off --fast --add-ca {TEST_CA}"
-                   " --ip 127.0.0.1 --jsonfile /tmp/testssl.json --protocols --std --fs --server-defaults --headers --vulnerable"
-                   " https://shop.test/ >/tmp/testssl.log 2>&1; echo rc=$?")
-        output = host.run(command).stdout
-        findings = json.loads(host.file("/tmp/testssl.json").content_string or "[]")
-        results[name] = {"rc": output.strip(), "findings": findings}
-
-    results: dict = {}
-    threads = [threading.Thread(target=run, args=item) for item in all_hosts.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    return results
-
-
-def test_testssl_finds_nothing_high_or_critical(testssl, inventory_name):
-    findings = testssl[inventory_name]["findings"]
-    assert findings, testssl[inventory_name]["rc"]
-    severe = [f for f in findings if f.get("severity") in ("HIGH", "CRITICAL")]
-    assert severe == [], severe
-
-
-def test_testssl_sees_old_protocols_refused_and_hsts(testssl, inventory_name):
-    by_id = {f["id"]: f for f in testssl[inventory_name]["findings"]}
-    for protocol in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
-        assert "not offered" in by_id[protocol]["finding"], by_id[protocol]
-    assert "offered" in by_id["TLS1_3"]["finding"] and "not" not in by_id["TLS1_3"]["finding"]
-    assert by_id["HSTS_time"]["severity"] == "OK", by_id["HSTS_time"]
-
-
 # --- nginx -t, idempotence, check mode, bad input --------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -372,8 +333,55 @@ def test_change_refused_by_nginx_t_keeps_the_old_config_serving(refused, host, i
     assert curl(host, "http://tunnel.test/healthz")[0] == 200
 
 
-def test_check_mode_reports_no_change(check_mode_recap, inventory_name):
+def test_check_mode_reports_no_change(testssl_running, check_mode_recap, inventory_name):
     assert check_mode_recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 0}
+
+
+# --- testssl.sh ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def testssl_running(all_hosts) -> dict:
+    """testssl.sh against shop.test (prod, provided certificate) on every host at once, started in
+    the background: protocols, cipher categories, forward secrecy, server defaults, headers and
+    vulnerabilities (--fast skips the slowest checks), with the scenario's CA added to its trust.
+    It only reads, so the check-mode run overlaps it (test_check_mode_reports_no_change starts it
+    first); the `testssl` fixture waits for the JSON findings."""
+    def run(name, host):
+        command = (f"rm -f /tmp/testssl.json; testssl --quiet --color 0 --warnings off --fast --add-ca {TEST_CA}"
+                   " --ip 127.0.0.1 --jsonfile /tmp/testssl.json --protocols --std --fs --server-defaults --headers --vulnerable"
+                   " https://shop.test/ >/tmp/testssl.log 2>&1; echo rc=$?")
+        output = host.run(command).stdout
+        findings = json.loads(host.file("/tmp/testssl.json").content_string or "[]")
+        results[name] = {"rc": output.strip(), "findings": findings}
+
+    results: dict = {}
+    threads = [threading.Thread(target=run, args=item) for item in all_hosts.items()]
+    for thread in threads:
+        thread.start()
+    return {"threads": threads, "results": results}
+
+
+@pytest.fixture(scope="session")
+def testssl(testssl_running) -> dict:
+    """Each host's testssl.sh exit line and findings, once every run has ended."""
+    for thread in testssl_running["threads"]:
+        thread.join(timeout=600)
+    return testssl_running["results"]
+
+
+def test_testssl_finds_nothing_high_or_critical(testssl, inventory_name):
+    findings = testssl[inventory_name]["findings"]
+    assert findings, testssl[inventory_name]["rc"]
+    severe = [f for f in findings if f.get("severity") in ("HIGH", "CRITICAL")]
+    assert severe == [], severe
+
+
+def test_testssl_sees_old_protocols_refused_and_hsts(testssl, inventory_name):
+    by_id = {f["id"]: f for f in testssl[inventory_name]["findings"]}
+    for protocol in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
+        assert "not offered" in by_id[protocol]["finding"], by_id[protocol]
+    assert "offered" in by_id["TLS1_3"]["finding"] and "not" not in by_id["TLS1_3"]["finding"]
+    assert by_id["HSTS_time"]["severity"] == "OK", by_id["HSTS_time"]
 
 
 BAD_INPUT = {

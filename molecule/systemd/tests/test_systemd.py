@@ -80,11 +80,7 @@ class HostRun:
 
     def probes(self) -> list[dict[str, str]]:
         """The output of each run of tasks/probe.yml, in order: probe name -> stdout."""
-        return [
-            {item["item"]["key"]: item.get("stdout", "") for item in result["results"]}
-            for name, result in self.results
-            if name == PROBE_TASK
-        ]
+        return [json.loads(result["stdout"]) for name, result in self.results if name == PROBE_TASK]
 
     def __repr__(self) -> str:
         tasks = "\n".join(

@@ -147,6 +147,59 @@ def test_status_reports_both_environments(commits):
     assert "shop-dev (dev) https://dev.shop.test/" in " ".join(dev.stdout.split())
 
 
+# --- Drift: what was changed by hand is reported, then put back ------------------------------------
+
+# The roles read what differs in one task (stagecraft.webapp.drift) and run only the tasks for it:
+# each change by hand must still make its task report (in check mode too) and put it back.
+TAMPER = (
+    "chmod 0700 /etc/nginx/stagecraft/sites"
+    " && echo '# by hand' >> /etc/nginx/stagecraft/sites/shop-prod.conf"
+    " && chmod 0644 /etc/stagecraft/shop-prod/gunicorn.conf.py"
+    " && usermod --comment 'by hand' shop-prod"
+    " && systemctl --quiet disable nginx"
+)
+LOOK = (
+    "stat -c '%a %n' /etc/nginx/stagecraft/sites /etc/stagecraft/shop-prod/gunicorn.conf.py;"
+    " grep -c '^# by hand' /etc/nginx/stagecraft/sites/shop-prod.conf; getent passwd shop-prod | cut -d: -f5; systemctl is-enabled nginx || true"
+)
+DRIFT_TASKS = {
+    "stagecraft.webapp.gunicorn : Create the app's system user (no login shell)",
+    "stagecraft.webapp.gunicorn : Write gunicorn.conf.py",
+    # gunicorn.conf.py changed: the service is reloaded.
+    "stagecraft.webapp.systemd : Enable and start, stop, restart or reload the units",
+    "stagecraft.webapp.nginx : Create the role's directories",
+    "stagecraft.webapp.nginx : Start nginx and enable it at boot",
+    "stagecraft.webapp.nginx : Install the server block",
+    "stagecraft.webapp.nginx : Reload nginx (never restart) when its configuration or a certificate changed",
+}
+
+
+def changed_tasks(output: str) -> set[str]:
+    """The tasks of a run's output that reported a change on any host."""
+    tasks, task = set(), None
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK ["):line.rindex("]")]
+        elif line.startswith("changed: [") and task:
+            tasks.add(task)
+    return tasks
+
+
+def test_changes_by_hand_are_reported_in_check_mode_then_put_back(stack):
+    stack.check_output(TAMPER)
+    tampered = stack.check_output(LOOK)
+    checked, recap = run(DEPLOY, "prod", args=("--check",))
+    assert checked.returncode == 0, output_tail(checked)
+    assert changed_tasks(checked.stdout) == DRIFT_TASKS
+    assert stack.check_output(LOOK) == tampered, "check mode changed the host"
+    applied, recap = run(DEPLOY, "prod")
+    assert applied.returncode == 0, output_tail(applied)
+    assert changed_tasks(applied.stdout) == DRIFT_TASKS
+    assert stack.check_output(LOOK).splitlines() == [
+        "755 /etc/nginx/stagecraft/sites", "640 /etc/stagecraft/shop-prod/gunicorn.conf.py", "0", "gunicorn shop prod (stagecraft)", "enabled"]
+    assert serving(stack, PROD, "--cacert", CA)
+
+
 # --- As AWX runs it -------------------------------------------------------------------------------
 
 def run_as_awx(folder: Path, playbook: str, environment: str, job_id: int, limit: str, extravars: dict) -> Path:

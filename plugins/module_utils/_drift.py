@@ -1,0 +1,179 @@
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Which of the wanted paths, packages, services and accounts differ from this host, read in one go.
+
+The roles ask before their ansible.builtin tasks and run those only for what differs: over SSH
+every task is a round trip, and most runs change nothing. Whatever cannot be read (a program
+missing, a file unreadable, a name unknown) counts as differing, so the real task runs and decides;
+a wanted state matches only when the host shows it.
+"""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+import shutil
+import stat
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+
+PATH_STATES = ("directory", "file", "absent")
+_READ_CHUNK = 1 << 16
+
+
+def _name_of(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return None
+
+
+def _sha1(path):
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_READ_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def mode_bits(mode):
+    """An octal mode string ("0644", "750") as an int; anything else is a DeployError."""
+    text = str(mode)
+    if not text or any(digit not in "01234567" for digit in text) or len(text) > 4:
+        raise DeployError("mode {0!r} is not an octal mode such as 0644".format(mode))
+    return int(text, 8)
+
+
+def path_differs(wanted):
+    """Whether the path of `wanted` (path, state, owner, group, mode, checksum; None is not compared) differs.
+
+    The path itself is read, never a symlink's target: a symlink where a directory or file is
+    wanted differs.
+    """
+    path = wanted["path"]
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return wanted["state"] != "absent"
+    except OSError:
+        return True
+    if wanted["state"] == "absent":
+        return True
+    kind = stat.S_ISDIR if wanted["state"] == "directory" else stat.S_ISREG
+    if not kind(found.st_mode):
+        return True
+    if wanted.get("owner") is not None and _name_of(pwd.getpwuid, found.st_uid) != wanted["owner"]:
+        return True
+    if wanted.get("group") is not None and _name_of(grp.getgrgid, found.st_gid) != wanted["group"]:
+        return True
+    if wanted.get("mode") is not None and stat.S_IMODE(found.st_mode) != mode_bits(wanted["mode"]):
+        return True
+    if wanted.get("checksum"):
+        try:
+            return _sha1(path) != wanted["checksum"].lower()
+        except OSError:
+            return True
+    return False
+
+
+def installed_packages(names, run_command, which):
+    """{name: version} of the Debian packages among `names` that are installed ("ii")."""
+    dpkg_query = which("dpkg-query")
+    if not names or not dpkg_query:
+        return {}
+    # dpkg-query exits 1 when a name is unknown, and still lists the others.
+    unused_rc, out, unused_err = run_command([dpkg_query, "--show", "--showformat=${db:Status-Abbrev}\t${Package}\t${Version}\n", "--"] + list(names))
+    versions = {}
+    for line in (out or "").splitlines():
+        status, unused_tab, rest = line.partition("\t")
+        name, unused_tab, version = rest.partition("\t")
+        if status.strip() == "ii" and name in names:
+            versions[name] = version
+    return versions
+
+
+def services_differ(services, run_command, which):
+    """Names of the `services` (name, enabled, active; None is not compared) whose systemd state differs."""
+    systemctl = which("systemctl")
+    if not services:
+        return []
+    names = [service["name"] for service in services]
+    if not systemctl:
+        return names
+    rc, out, unused_err = run_command([systemctl, "show", "--property=UnitFileState,ActiveState", "--"] + names)
+    # One block of properties per unit, in the order asked, separated by blank lines.
+    blocks = (out or "").strip("\n").split("\n\n") if rc == 0 else []
+    if len(blocks) != len(names):
+        return names
+    differ = []
+    for service, block in zip(services, blocks):
+        properties = dict(line.partition("=")[::2] for line in block.splitlines())
+        wanted = {
+            "UnitFileState": {True: "enabled", False: "disabled", None: None}[service.get("enabled")],
+            "ActiveState": {True: "active", False: "inactive", None: None}[service.get("active")],
+        }
+        if any(value is not None and properties.get(key) != value for key, value in wanted.items()):
+            differ.append(service["name"])
+    return differ
+
+
+def group_differs(wanted):
+    """Whether the group `wanted["name"]` is missing."""
+    try:
+        grp.getgrnam(wanted["name"])
+    except KeyError:
+        return True
+    return False
+
+
+def user_differs(wanted):
+    """Whether the user `wanted["name"]` is missing or has another primary group, supplementary groups, home, shell or comment."""
+    try:
+        entry = pwd.getpwnam(wanted["name"])
+    except KeyError:
+        return True
+    if wanted.get("group") is not None and _name_of(grp.getgrgid, entry.pw_gid) != wanted["group"]:
+        return True
+    for field, attribute in (("home", "pw_dir"), ("shell", "pw_shell"), ("comment", "pw_gecos")):
+        if wanted.get(field) is not None and getattr(entry, attribute) != wanted[field]:
+            return True
+    if wanted.get("groups") is not None:
+        member_of = {group.gr_name for group in grp.getgrall() if wanted["name"] in group.gr_mem}
+        if member_of != set(wanted["groups"]):
+            return True
+    return False
+
+
+def drift(paths=(), packages=(), services=(), users=(), groups=(), run_command=None, which=None):
+    """What differs: {"differ": {"paths", "packages", "services", "users", "groups"}, "versions": {package: version}}.
+
+    Each list under "differ" names what differs (paths, package names, unit names, user and group
+    names), in the order asked. `run_command` and `which` are as in _commands.py and
+    AnsibleModule.get_bin_path; by default subprocess and PATH.
+    """
+    run_command = run_command or subprocess_run_command
+    which = which or shutil.which
+    for wanted in paths:
+        if wanted.get("state", "file") not in PATH_STATES:
+            raise DeployError("state {0!r} of {1} is not one of {2}".format(wanted["state"], wanted["path"], ", ".join(PATH_STATES)))
+        if wanted.get("mode") is not None:
+            mode_bits(wanted["mode"])
+    versions = installed_packages(list(packages), run_command, which)
+    return {
+        "differ": {
+            "paths": [wanted["path"] for wanted in paths if path_differs(dict({"state": "file"}, **wanted))],
+            "packages": [name for name in packages if name not in versions],
+            "services": services_differ(list(services), run_command, which),
+            "users": [wanted["name"] for wanted in users if user_differs(wanted)],
+            "groups": [wanted["name"] for wanted in groups if group_differs(wanted)],
+        },
+        "versions": versions,
+    }

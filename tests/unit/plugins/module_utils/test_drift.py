@@ -1,0 +1,172 @@
+"""What differs from the wanted state (plugins/module_utils/_drift.py and the drift module).
+
+Real things only: files and directories in a temporary folder owned by the user running the tests,
+this machine's dpkg database and account databases, and the module itself run by `ansible` on
+localhost. systemd runs only in the molecule scenarios' hosts (there the roles' idempotence runs
+prove the services read); here, a machine without a running systemd makes every service differ.
+"""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._drift import drift
+
+ROOT = Path(__file__).resolve().parents[4]
+ME = pwd.getpwuid(os.getuid())
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+CONTENT = b"server_tokens off;\n"
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A directory (0750) holding a file (0640) with CONTENT and a symlink to the directory."""
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    folder.chmod(0o750)
+    (folder / "nginx.conf").write_bytes(CONTENT)
+    (folder / "nginx.conf").chmod(0o640)
+    (tmp_path / "link").symlink_to(folder)
+    return tmp_path
+
+
+def wanted_dir(path, **fields):
+    return dict({"path": str(path), "state": "directory", "owner": ME.pw_name, "group": MY_GROUP, "mode": "0750"}, **fields)
+
+
+def wanted_file(path, **fields):
+    return dict({"path": str(path), "state": "file", "owner": ME.pw_name, "group": MY_GROUP, "mode": "0640",
+                 "checksum": hashlib.sha1(CONTENT).hexdigest()}, **fields)
+
+
+def differing_paths(*paths):
+    return drift(paths=list(paths))["differ"]["paths"]
+
+
+def test_paths_as_wanted_do_not_differ(tree):
+    assert differing_paths(wanted_dir(tree / "conf"), wanted_file(tree / "conf" / "nginx.conf"),
+                           {"path": str(tree / "gone"), "state": "absent"}) == []
+
+
+@pytest.mark.parametrize("field, value", [
+    ("mode", "0755"), ("mode", "750"), ("owner", "nobody-stagecraft-4f1c"), ("group", "nogroup-stagecraft-4f1c"),
+])
+def test_a_directory_with_another_mode_owner_or_group_differs(tree, field, value):
+    differs = differing_paths(wanted_dir(tree / "conf", **{field: value}))
+    # "750" is the same mode as "0750".
+    assert differs == ([] if value == "750" else [str(tree / "conf")])
+
+
+def test_a_file_with_other_content_differs_and_its_checksum_is_of_the_bytes(tree):
+    assert differing_paths(wanted_file(tree / "conf" / "nginx.conf", checksum=hashlib.sha1(b"other\n").hexdigest())) == [
+        str(tree / "conf" / "nginx.conf")]
+    assert differing_paths(wanted_file(tree / "conf" / "nginx.conf", checksum=hashlib.sha1(CONTENT).hexdigest().upper())) == []
+
+
+def test_what_is_not_there_or_not_of_the_kind_wanted_differs(tree):
+    missing, file_as_dir, dir_as_file = tree / "missing", tree / "conf" / "nginx.conf", tree / "conf"
+    assert differing_paths(wanted_dir(missing), wanted_dir(file_as_dir), wanted_file(dir_as_file, checksum=None),
+                           {"path": str(file_as_dir), "state": "absent"}) == [str(missing), str(file_as_dir), str(dir_as_file), str(file_as_dir)]
+
+
+def test_a_symlink_is_read_itself_not_followed(tree):
+    assert differing_paths(wanted_dir(tree / "link")) == [str(tree / "link")]
+
+
+def test_fields_left_null_are_not_compared(tree):
+    assert differing_paths({"path": str(tree / "conf" / "nginx.conf"), "state": "file", "owner": None, "group": None, "mode": None,
+                            "checksum": None}) == []
+
+
+def test_a_path_that_cannot_be_read_differs(tree):
+    # lstat fails with "Not a directory", not "No such file": even absent is not shown.
+    below_a_file = tree / "conf" / "nginx.conf" / "child"
+    assert differing_paths(wanted_dir(below_a_file), {"path": str(below_a_file), "state": "absent"}) == [str(below_a_file)] * 2
+
+
+@pytest.mark.parametrize("paths", [
+    [{"path": "/etc", "state": "directory", "mode": "u=rwx"}],
+    [{"path": "/etc", "state": "directory", "mode": "07555"}],
+    [{"path": "/etc", "state": "link"}],
+])
+def test_bad_input_is_refused_before_anything_is_read(paths):
+    with pytest.raises(DeployError, match="octal mode|not one of"):
+        drift(paths=paths)
+
+
+def test_packages_from_this_machines_dpkg_database():
+    if not shutil.which("dpkg-query"):
+        pytest.skip("not a Debian machine")
+    result = drift(packages=["dpkg", "stagecraft-no-such-package-4f1c"])
+    assert result["differ"]["packages"] == ["stagecraft-no-such-package-4f1c"]
+    version = subprocess.run(["dpkg-query", "--show", "--showformat=${Version}", "dpkg"], capture_output=True, text=True, check=True).stdout
+    assert result["versions"] == {"dpkg": version}
+
+
+def test_without_dpkg_query_every_package_differs():
+    result = drift(packages=["dpkg"], which=lambda name: None)
+    assert (result["differ"]["packages"], result["versions"]) == (["dpkg"], {})
+
+
+def test_services_differ_where_systemd_cannot_be_asked():
+    running = subprocess.run(["systemctl", "is-system-running"], capture_output=True, text=True, check=False).stdout.strip() \
+        if shutil.which("systemctl") else "none"
+    if running not in ("offline", "none"):
+        pytest.skip("systemd runs here: the molecule scenarios read real services")
+    services = [{"name": "nginx.service", "enabled": True, "active": True}, {"name": "ssh.service", "enabled": None, "active": None}]
+    assert drift(services=services)["differ"]["services"] == ["nginx.service", "ssh.service"]
+
+
+def test_accounts_from_this_machines_databases():
+    supplementary = sorted(group.gr_name for group in grp.getgrall() if ME.pw_name in group.gr_mem)
+    me = {"name": ME.pw_name, "group": MY_GROUP, "groups": supplementary, "home": ME.pw_dir, "shell": ME.pw_shell, "comment": ME.pw_gecos}
+    others = [
+        dict(me, name="stagecraft-no-such-user-4f1c"),
+        dict(me, shell="/bin/stagecraft-4f1c"),
+        dict(me, home="/stagecraft-4f1c"),
+        dict(me, comment="stagecraft 4f1c"),
+        dict(me, group="stagecraft-no-such-group-4f1c"),
+        dict(me, groups=supplementary + ["stagecraft-no-such-group-4f1c"]),
+    ]
+    for other in others:
+        assert drift(users=[other])["differ"]["users"] == [other["name"]], other
+    assert drift(users=[me, {"name": ME.pw_name}])["differ"]["users"] == []
+    assert drift(groups=[{"name": MY_GROUP}, {"name": "stagecraft-no-such-group-4f1c"}])["differ"]["groups"] == ["stagecraft-no-such-group-4f1c"]
+
+
+def test_the_module_in_check_mode(tree):
+    args = {
+        "paths": [wanted_dir(tree / "conf"), wanted_file(tree / "conf" / "nginx.conf", mode="0600")],
+        "groups": [{"name": MY_GROUP}],
+    }
+    completed = subprocess.run(
+        [sys.executable, str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "--check",
+         "-e", f"ansible_python_interpreter={sys.executable}", "-m", "stagecraft.webapp.drift", "-a", json.dumps(args)],
+        cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                                                                        ANSIBLE_STDOUT_CALLBACK="json"),
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    result = json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert result["changed"] is False
+    assert result["differ"] == {"paths": [str(tree / "conf" / "nginx.conf")], "packages": [], "services": [], "users": [], "groups": []}
+
+
+def test_the_module_refuses_a_symbolic_mode(tree):
+    completed = subprocess.run(
+        [sys.executable, str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
+         "-e", f"ansible_python_interpreter={sys.executable}", "-m", "stagecraft.webapp.drift",
+         "-a", json.dumps({"paths": [wanted_dir(tree / "conf", mode="u=rwx")]})],
+        cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+    )
+    assert completed.returncode != 0 and "is not an octal mode such as 0644" in completed.stdout, completed.stdout

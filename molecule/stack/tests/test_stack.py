@@ -200,6 +200,29 @@ def test_changes_by_hand_are_reported_in_check_mode_then_put_back(stack):
     assert serving(stack, PROD, "--cacert", CA)
 
 
+DEV_TLS = "/etc/nginx/stagecraft/tls/shop-dev"
+# nginx reads the self-signed certificate and its key, and makes them again only when they differ.
+FOREIGN_CERTIFICATE = (
+    f"chmod 0640 {DEV_TLS}/privkey.pem && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    f" -keyout /dev/null -subj /CN=other.test -days 2 -out {DEV_TLS}/fullchain.pem 2>/dev/null"
+)
+TLS_TASKS = {
+    "stagecraft.webapp.nginx : Make the private key",
+    "stagecraft.webapp.nginx : Sign the certificate with its own key",
+    "stagecraft.webapp.nginx : Reload nginx (never restart) when its configuration or a certificate changed",
+}
+
+
+def test_a_foreign_certificate_and_a_loose_key_mode_are_put_back(stack):
+    stack.check_output(FOREIGN_CERTIFICATE)
+    applied, recap = run(DEPLOY, "dev")
+    assert applied.returncode == 0, output_tail(applied)
+    assert {task for task in changed_tasks(applied.stdout) if "webapp.nginx" in task} == TLS_TASKS
+    assert stack.check_output(f"stat -c %a {DEV_TLS}/privkey.pem") == "600"
+    assert "dev.shop.test" in stack.check_output(f"openssl x509 -in {DEV_TLS}/fullchain.pem -noout -subject")
+    assert serving(stack, DEV, "--insecure")
+
+
 # --- As AWX runs it -------------------------------------------------------------------------------
 
 def run_as_awx(folder: Path, playbook: str, environment: str, job_id: int, limit: str, extravars: dict) -> Path:

@@ -35,6 +35,21 @@ def subprocess_run_command(argv, cwd=None, env=None):
     return completed.returncode, completed.stdout, completed.stderr
 
 
+def systemctl_show(systemctl, units, properties, run_command):
+    """`systemctl show` of `properties` for each of `units`: (rc, one dict per unit in order, err).
+
+    systemctl prints one block of KEY=VALUE lines per unit, separated by blank lines; on failure
+    (rc not 0) the list is empty.
+    """
+    argv = [systemctl, "show", "--property=" + ",".join(properties), "--"] + list(units)
+    rc, out, err = run_command(argv)
+    if rc != 0:
+        return rc, [], err or out
+    blocks = (out or "").strip("\n").split("\n\n")
+    return rc, [dict((key.strip(), value.strip()) for key, sep, value in (line.partition("=") for line in block.splitlines()) if sep)
+                for block in blocks], err
+
+
 def module_run_command(module):
     """A `run_command` backed by AnsibleModule.run_command (the module is duck-typed)."""
 

@@ -22,7 +22,7 @@ import pwd
 import shutil
 import stat
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command, systemctl_show
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 
 PATH_STATES = ("directory", "file", "absent")
@@ -108,14 +108,11 @@ def services_differ(services, run_command, which):
     names = [service["name"] for service in services]
     if not systemctl:
         return names
-    rc, out, unused_err = run_command([systemctl, "show", "--property=UnitFileState,ActiveState", "--"] + names)
-    # One block of properties per unit, in the order asked, separated by blank lines.
-    blocks = (out or "").strip("\n").split("\n\n") if rc == 0 else []
-    if len(blocks) != len(names):
+    unused_rc, units, unused_err = systemctl_show(systemctl, names, ["UnitFileState", "ActiveState"], run_command)
+    if len(units) != len(names):
         return names
     differ = []
-    for service, block in zip(services, blocks):
-        properties = dict(line.partition("=")[::2] for line in block.splitlines())
+    for service, properties in zip(services, units):
         wanted = {
             "UnitFileState": {True: "enabled", False: "disabled", None: None}[service.get("enabled")],
             "ActiveState": {True: "active", False: "inactive", None: None}[service.get("active")],

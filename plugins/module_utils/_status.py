@@ -24,7 +24,7 @@ import ssl
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command, systemctl_show
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import read_lock
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, read_last
@@ -83,16 +83,10 @@ def service_status(unit, run_command=None, which=shutil.which):
     systemctl = which("systemctl")
     if not systemctl:
         return _unknown_service(unit, "systemctl not found on this host; cannot read the state of {0}".format(unit))
-    argv = [systemctl, "show", "--property=" + ",".join(SYSTEMD_PROPERTIES), "--", unit]
-    rc, out, err = (run_command or subprocess_run_command)(argv)
+    rc, units, err = systemctl_show(systemctl, [unit], SYSTEMD_PROPERTIES, run_command or subprocess_run_command)
     if rc != 0:
-        detail = (err or out or "").strip() or "no output"
-        return _unknown_service(unit, "systemctl show {0} failed (rc={1}): {2}".format(unit, rc, detail))
-    properties = {}
-    for line in (out or "").splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            properties[key.strip()] = value.strip()
+        return _unknown_service(unit, "systemctl show {0} failed (rc={1}): {2}".format(unit, rc, (err or "").strip() or "no output"))
+    properties = units[0]
     unit_file_state = properties.get("UnitFileState", "")
     result = {
         "unit": unit,

@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import (
     CommandLine, Runner, as_args, as_config, as_flag, as_option, module_run_command, subprocess_run_command,
+    systemctl_show,
 )
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 
@@ -55,3 +56,24 @@ def test_module_adapter_maps_env_to_environ_update():
 
     dummy, out, dummy = module_run_command(FakeModule())(("git", "status"), cwd="/srv", env={"A": "1"})
     assert out == repr((["git", "status"], "/srv", {"A": "1"}, False))
+
+
+def _fake_systemctl(tmp_path, script):
+    """A program in systemctl's place: records its arguments in args.txt, then runs `script`."""
+    program = tmp_path / "systemctl"
+    program.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/args.txt"\n' + script)
+    program.chmod(0o755)
+    return str(program)
+
+
+def test_systemctl_show_gives_one_dict_per_unit_in_order(tmp_path):
+    systemctl = _fake_systemctl(tmp_path, "printf 'ActiveState=active\\nUnitFileState=enabled\\n\\nActiveState=inactive\\nUnitFileState=\\n'\n")
+    rc, units, unused_err = systemctl_show(systemctl, ["a.service", "b.socket"], ["ActiveState", "UnitFileState"], subprocess_run_command)
+    assert rc == 0
+    assert units == [{"ActiveState": "active", "UnitFileState": "enabled"}, {"ActiveState": "inactive", "UnitFileState": ""}]
+    assert (tmp_path / "args.txt").read_text().split() == ["show", "--property=ActiveState,UnitFileState", "--", "a.service", "b.socket"]
+
+
+def test_systemctl_show_failure_gives_no_units_and_the_error(tmp_path):
+    systemctl = _fake_systemctl(tmp_path, "echo 'Failed to connect to bus' >&2; exit 1\n")
+    assert systemctl_show(systemctl, ["a.service"], ["ActiveState"], subprocess_run_command) == (1, [], "Failed to connect to bus\n")

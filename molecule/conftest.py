@@ -6,11 +6,14 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import testinfra
 import testinfra.host
+import yaml
 
+ROLES = Path(__file__).resolve().parent.parent / "roles"
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
 
 
@@ -114,20 +117,35 @@ def output_tail(run: subprocess.CompletedProcess, characters: int = 4000) -> str
     return (run.stdout + run.stderr)[-characters:]
 
 
-def run_bad_input(all_hosts: dict[str, testinfra.host.Host], report_dir, cases: dict[str, dict], snapshot_command: str) -> dict:
-    """Run the scenario's bad_input.yml once for every case on every host; return what a test needs.
+def run_bad_input(
+    all_hosts: dict[str, testinfra.host.Host], report_dir, role: str, cases: dict[str, dict], snapshot_command: str,
+    facts: tuple[str, ...] = (),
+) -> dict:
+    """Run molecule/shared/bad_input.yml once for every case on every host; return what a test needs.
 
-    `cases` maps each case's name to the role's variables; bad_input.yml applies the role with each
-    in its own block/rescue and writes what each case did to `report_dir`/<host>.json on the
-    controller. `snapshot_command` prints what bad input must not change; it runs on every host
-    before and after the playbook. Returns the run and recap ("run"), each host's snapshot
-    ("before", "after") and each host's report ("cases", missing for a host that wrote none).
+    `role` is the role under test (stagecraft.webapp.NAME); `cases` maps each case's name to the
+    role's variables; the playbook applies the role with each in its own block/rescue and writes
+    what each case did to `report_dir`/<host>.json on the controller. `snapshot_command` prints
+    what bad input must not change; it runs on every host before and after the playbook. `facts`
+    are the gather_subset the scenario's inventory reads. Returns the run and recap ("run"),
+    each host's snapshot ("before", "after") and each host's report ("cases", missing for a host
+    that wrote none).
     """
     def snapshot() -> dict[str, str]:
         return {name: host.check_output(snapshot_command) for name, host in all_hosts.items()}
 
+    # Cases become host facts, which cannot be unset: a variable the role has no default for, set
+    # by some cases only, would carry over into the cases after them. One such case may run, last.
+    defaults = yaml.safe_load((ROLES / role.rsplit(".", 1)[-1] / "defaults" / "main.yml").read_text())
+    everywhere = set.intersection(*(set(variables) for variables in cases.values()))
+    lingering = [case for case, variables in cases.items() if set(variables) - set(defaults) - everywhere]
+    assert len(lingering) <= 1, f"cases {lingering} set variables the role has no default for: at most one case may"
+    ordered = {case: cases[case] for case in sorted(cases, key=lambda case: case in lingering)}
+
     before = snapshot()
-    run = run_playbook("bad_input.yml", extra_vars={"molecule_bad_input_cases": cases, "molecule_bad_input_report": str(report_dir)})
+    run = run_playbook("../shared/bad_input.yml", extra_vars={
+        "molecule_bad_input_role": role, "molecule_bad_input_cases": ordered,
+        "molecule_bad_input_report": str(report_dir), "molecule_bad_input_facts": list(facts)})
     after = snapshot()
     cases_done = {name: json.loads(path.read_text()) for name in all_hosts if (path := report_dir / f"{name}.json").exists()}
     return {"run": run, "before": before, "after": after, "cases": cases_done}

@@ -389,15 +389,17 @@ SNAPSHOT = (
 
 @pytest.fixture(scope="session")
 def bad_input(all_hosts, tmp_path_factory) -> dict:
-    """conftest.run_bad_input with BAD_INPUT's cases on top of the stand-in binary; a case that picks
-    the binary method without naming a version is left without the file too."""
+    """conftest.run_bad_input with BAD_INPUT's cases on top of the stand-in binary, the service left
+    stopped should a case get through; a case that picks the binary method without naming a
+    version is left without the file too."""
     cases = {}
     for case, (variables, dummy) in BAD_INPUT.items():
         cases[case] = {"cloudflared_install_method": "binary", "cloudflared_binary_file": standin("cloudflared"),
-                       "cloudflared_version": VERSION, **variables}
+                       "cloudflared_version": VERSION, "cloudflared_start_timeout_sec": 10, "cloudflared_service_state": "stopped",
+                       **variables}
         if variables.get("cloudflared_install_method") == "binary" and "cloudflared_version" not in variables:
             cases[case]["cloudflared_binary_file"] = ""
-    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), cases, SNAPSHOT)
+    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), "stagecraft.webapp.cloudflared", cases, SNAPSHOT)
 
 
 @pytest.mark.parametrize("case", BAD_INPUT)

@@ -251,7 +251,7 @@ SNAPSHOT = (
 def bad_input(all_hosts, tmp_path_factory) -> dict:
     """conftest.run_bad_input with BAD_INPUT's cases, each given the module and environment an app needs."""
     cases = {case: {"gunicorn_app_module": "app:app", "gunicorn_app_env": "prod", **BAD_INPUT[case][0]} for case in BAD_INPUT}
-    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), cases, SNAPSHOT)
+    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), "stagecraft.webapp.gunicorn", cases, SNAPSHOT)
 
 
 @pytest.mark.parametrize("case", BAD_INPUT)

@@ -421,7 +421,7 @@ def bad_input(all_hosts, tmp_path_factory) -> dict:
         return (PKI / item[1:]).read_text() if isinstance(item, str) and item.startswith("@") else item
 
     cases = {case: {"nginx_upstream": "127.0.0.1:8000", **{key: value(item) for key, item in BAD_INPUT[case][0].items()}} for case in BAD_INPUT}
-    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), cases, SNAPSHOT)
+    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), "stagecraft.webapp.nginx", cases, SNAPSHOT)
 
 
 @pytest.mark.parametrize("case", BAD_INPUT)

@@ -244,7 +244,8 @@ BAD_INPUT = {
 def bad_input(all_hosts, tmp_path_factory) -> dict:
     """conftest.run_bad_input with BAD_INPUT's cases on top of profile tunnel."""
     cases = {case: {"ufw_profile": "tunnel", **BAD_INPUT[case][0]} for case in BAD_INPUT}
-    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), cases, SNAPSHOT)
+    return run_bad_input(all_hosts, tmp_path_factory.mktemp("bad_input"), "stagecraft.webapp.ufw", cases, SNAPSHOT,
+                         facts=("network",))
 
 
 @pytest.mark.parametrize("case", BAD_INPUT)

@@ -99,3 +99,14 @@ def test_render_shows_nested_options_defaults_and_choices():
     assert "| `demo_items` | list of dict | `[]` | Items \\| with a pipe. |" in table
     assert "| `demo_items[].mode` | str | `a` | Mode. Choices: `a`, `b`. |" in table
     assert "| `demo_name` | str | required | Two lines. |" in table
+
+
+def test_tags_list_each_part_with_its_tasks_but_not_the_role_tag():
+    tasks = [
+        {"name": "Preflight", "tags": ["demo", "demo-preflight"]},
+        {"name": "Read", "tags": ["demo", "demo-install", "demo-config"]},
+        {"name": "Install", "tags": ["demo", "demo-install"]},
+        {"name": "Untagged"},
+    ]
+    assert role_docs.part_tags("demo", tasks) == {"demo-preflight": ["Preflight"], "demo-install": ["Read", "Install"], "demo-config": ["Read"]}
+    assert "| `demo-install` | Read; Install |" in role_docs.render_tags("demo", tasks)

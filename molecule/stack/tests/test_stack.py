@@ -1,11 +1,12 @@
 """The prod and dev compositions side by side on one host (debian12), as converge.yml deploys them
 with one inventory each; debian13 is a client on the scenario's network. The tests run in order:
-redeploy prod, break dev, roll prod back, read the status, deploy prod as AWX runs it, then feed
-bad input."""
+redeploy prod, break dev, roll prod back, read the status, put back changes made by hand, run
+each part of a role alone, deploy prod as AWX runs it, then feed bad input."""
 
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import output_tail, run_playbook
 
 HERE = Path(__file__).resolve().parent
@@ -221,6 +223,25 @@ def test_a_foreign_certificate_and_a_loose_key_mode_are_put_back(stack):
     assert stack.check_output(f"stat -c %a {DEV_TLS}/privkey.pem") == "600"
     assert "dev.shop.test" in stack.check_output(f"openssl x509 -in {DEV_TLS}/fullchain.pem -noout -subject")
     assert serving(stack, DEV, "--insecure")
+
+
+# --- One part of a role at a time ----------------------------------------------------------------
+
+_ROLE_DOCS = importlib.util.spec_from_file_location("role_docs", PROJECT / "docs" / "role_docs.py")
+role_docs = importlib.util.module_from_spec(_ROLE_DOCS)
+_ROLE_DOCS.loader.exec_module(role_docs)
+# The tags of the prod composition's roles that run one part of a role (each role's README lists them).
+PART_TAGS = [tag for role in ("gunicorn", "nginx", "ufw", "deploy")
+             for tag in role_docs.part_tags(role, yaml.safe_load((PROJECT / "roles" / role / "tasks" / "main.yml").read_text()))]
+
+
+@pytest.mark.parametrize("tag", PART_TAGS)
+def test_each_part_of_a_role_runs_alone_on_a_set_up_host_and_changes_nothing(stack, tag):
+    done, recap = run(DEPLOY, "prod", args=(f"--tags={tag}",))
+    assert done.returncode == 0, output_tail(done)
+    assert f"TASK [stagecraft.webapp.{tag.split('-')[0]} : " in done.stdout, "none of the role's tasks ran"
+    assert recap["debian12"]["changed"] == 0, changed_tasks(done.stdout)
+    assert serving(stack, PROD, "--cacert", CA)
 
 
 # --- As AWX runs it -------------------------------------------------------------------------------

@@ -320,7 +320,9 @@ def test_awx_deploys_prod_with_the_playbook_unchanged_and_records_its_job(stack,
     ("dev", DEPLOY, {"nginx_allow": []}, "dev is reachable only from allowed networks"),
     ("dev", "../../playbooks/prod.yml", {}, "this is the prod playbook, but the inventory gives"),
     ("prod", DEPLOY, {"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode"),
-], ids=["prod-selfsigned", "prod-plain-http", "prod-debug", "prod-dev-branch", "prod-public-app-port", "dev-open", "wrong-playbook", "bad-role-variable"])
+    ("prod", DEPLOY, {"stack_composition": "balanced", "deploy_maintenance": True}, "deploy_maintenance: the app hosts run no nginx"),
+], ids=["prod-selfsigned", "prod-plain-http", "prod-debug", "prod-dev-branch", "prod-public-app-port", "dev-open", "wrong-playbook",
+        "bad-role-variable", "balanced-maintenance"])
 def test_bad_input_is_refused_before_anything_changes(stack, environment, playbook, extra_vars, message):
     before = stack.check_output("ls -l --time-style=+%s /srv/shop/*/current /etc/nginx/stagecraft/sites")
     refused, recap = run(playbook, environment, **extra_vars)

@@ -78,9 +78,9 @@ def render_tags(role: str, tasks: list[dict]) -> str:
     rows_ = [f"| `{tag}` | {cell('; '.join(names))} |" for tag, names in part_tags(role, tasks).items()]
     return "\n".join([
         TAGS_BEGIN, "",
-        f"`--tags {role}` runs the whole role; each tag below runs only the tasks it names, so the role's preflight"
-        " checks a part run alone as it checks the whole role. A part run alone expects the parts above it to have run"
-        " on the host once (the packages, the account and the directories they make).", "",
+        f"`--tags {role}` runs the whole role. Each tag below runs the parts it names, the role's preflight among them,"
+        " and the reads they need from the parts above; so a part run alone is checked as the whole role is. It expects"
+        " the parts above it to have run on the host once (the packages, the account and the directories they make).", "",
         "| Tag | Runs |", "| --- | --- |", *rows_, "", TAGS_END,
     ])
 

@@ -74,11 +74,16 @@ def part_tags(role: str, tasks: list[dict]) -> dict[str, list[str]]:
     return parts
 
 
-def render_tags(role: str, tasks: list[dict]) -> str:
-    rows_ = [f"| `{tag}` | {cell('; '.join(names))} |" for tag, names in part_tags(role, tasks).items()]
+def role_part_tags(role: Path) -> dict[str, list[str]]:
+    """part_tags of the role in folder `role`, read from its tasks/main.yml."""
+    return part_tags(role.name, yaml.safe_load((role / "tasks" / "main.yml").read_text()) or [])
+
+
+def render_tags(role: Path) -> str:
+    rows_ = [f"| `{tag}` | {cell('; '.join(names))} |" for tag, names in role_part_tags(role).items()]
     return "\n".join([
         TAGS_BEGIN, "",
-        f"`--tags {role}` runs the whole role. Each tag below runs the parts it names, the role's preflight among them,"
+        f"`--tags {role.name}` runs the whole role. Each tag below runs the parts it names, the role's preflight among them,"
         " and the reads they need from the parts above; so a part run alone is checked as the whole role is. It expects"
         " the parts above it to have run on the host once (the packages, the account and the directories they make).", "",
         "| Tag | Runs |", "| --- | --- |", *rows_, "", TAGS_END,
@@ -97,9 +102,8 @@ def expected_readme(role: Path) -> str:
     readme = (role / "README.md").read_text()
     specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
     readme = replace_between(readme, BEGIN, END, render(specs), role / "README.md")
-    tasks = yaml.safe_load((role / "tasks" / "main.yml").read_text()) or []
-    if part_tags(role.name, tasks):
-        readme = replace_between(readme, TAGS_BEGIN, TAGS_END, render_tags(role.name, tasks), role / "README.md")
+    if role_part_tags(role):
+        readme = replace_between(readme, TAGS_BEGIN, TAGS_END, render_tags(role), role / "README.md")
     return readme
 
 

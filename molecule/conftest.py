@@ -140,7 +140,14 @@ def run_bad_input(
     everywhere = set.intersection(*(set(variables) for variables in cases.values()))
     lingering = [case for case, variables in cases.items() if set(variables) - set(defaults) - everywhere]
     assert len(lingering) <= 1, f"cases {lingering} set variables the role has no default for: at most one case may"
-    ordered = {case: cases[case] for case in sorted(cases, key=lambda case: case in lingering)}
+    # Every variable any case sets is set again in every case (the case's value, else the role's
+    # default), so that no case inherits another's.
+    every_variable = sorted(set().union(*cases.values()))
+    ordered = {
+        case: {name: cases[case][name] if name in cases[case] else defaults[name]
+               for name in every_variable if name in cases[case] or name in defaults}
+        for case in sorted(cases, key=lambda case: case in lingering)
+    }
 
     before = snapshot()
     run = run_playbook("../shared/bad_input.yml", extra_vars={

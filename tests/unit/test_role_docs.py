@@ -101,12 +101,17 @@ def test_render_shows_nested_options_defaults_and_choices():
     assert "| `demo_name` | str | required | Two lines. |" in table
 
 
-def test_tags_list_each_part_with_its_tasks_but_not_the_role_tag():
+def test_tags_list_each_part_with_its_tasks_but_not_the_role_tag(tmp_path):
     tasks = [
         {"name": "Preflight", "tags": ["demo", "demo-preflight"]},
         {"name": "Read", "tags": ["demo", "demo-install", "demo-config"]},
         {"name": "Install", "tags": ["demo", "demo-install"]},
         {"name": "Untagged"},
     ]
-    assert role_docs.part_tags("demo", tasks) == {"demo-preflight": ["Preflight"], "demo-install": ["Read", "Install"], "demo-config": ["Read"]}
-    assert "| `demo-install` | Read; Install |" in role_docs.render_tags("demo", tasks)
+    role = tmp_path / "demo"
+    (role / "tasks").mkdir(parents=True)
+    (role / "tasks" / "main.yml").write_text(yaml.safe_dump(tasks))
+    assert role_docs.role_part_tags(role) == {"demo-preflight": ["Preflight"], "demo-install": ["Read", "Install"], "demo-config": ["Read"]}
+    rendered = role_docs.render_tags(role)
+    assert "`--tags demo` runs the whole role" in rendered
+    assert "| `demo-install` | Read; Install |" in rendered

@@ -15,7 +15,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import output_tail, run_playbook
 
 HERE = Path(__file__).resolve().parent
@@ -231,8 +230,7 @@ _ROLE_DOCS = importlib.util.spec_from_file_location("role_docs", PROJECT / "docs
 role_docs = importlib.util.module_from_spec(_ROLE_DOCS)
 _ROLE_DOCS.loader.exec_module(role_docs)
 # The tags of the prod composition's roles that run one part of a role (each role's README lists them).
-PART_TAGS = [tag for role in ("gunicorn", "nginx", "ufw", "deploy")
-             for tag in role_docs.part_tags(role, yaml.safe_load((PROJECT / "roles" / role / "tasks" / "main.yml").read_text()))]
+PART_TAGS = [tag for role in ("gunicorn", "nginx", "ufw", "deploy") for tag in role_docs.role_part_tags(PROJECT / "roles" / role)]
 
 
 @pytest.mark.parametrize("tag", PART_TAGS)

@@ -15,6 +15,8 @@ import yaml
 
 ROLES = Path(__file__).resolve().parent.parent / "roles"
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
+# A task's line for one host (item lines of a loop too): "changed: [host]", "skipping: [host] => (item=...)".
+TASK_OUTCOME = re.compile(r"^(ok|changed|skipping|failed|fatal): \[")
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +112,18 @@ def run_playbook(
         if match
     }
     return run, recap
+
+
+def task_outcomes(output: str) -> dict[str, set[str]]:
+    """Each task of a run's output with what it printed for its hosts ("ok", "changed", "skipping", ...)."""
+    outcomes: dict[str, set[str]] = {}
+    task = None
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK ["):line.rindex("]")]
+        elif task and (match := TASK_OUTCOME.match(line)):
+            outcomes.setdefault(task, set()).add(match[1])
+    return outcomes
 
 
 def output_tail(run: subprocess.CompletedProcess, characters: int = 4000) -> str:

@@ -194,7 +194,11 @@ class Activator:
         self.hooks.run("before_switch", release_path, venv_path)
         result["candidate"] = self._prove_candidate(release_id)
         switch(self.current_link, os.path.join("releases", release_id))
-        result["service"] = self._restart_and_prove()
+        try:
+            result["service"] = self._restart_and_prove()
+        finally:
+            # The candidate stops while the service restarts; this waits for what is left of it.
+            self.systemd.runner.run(["systemctl", "stop", self.record.candidate(release_id)[0]], step="stop the candidate", check=False)
         if not result["service"]["healthy"]:
             self._undo(release_id, current_id, result["service"])
         set_state(release_path, "good")
@@ -211,7 +215,9 @@ class Activator:
             outcome = {"healthy": False, "answer": exc.message, "attempts": 0, "seconds": 0}
         if not outcome["healthy"]:
             outcome["journal"] = self.systemd.journal(unit, since)
-        self.systemd.runner.run(["systemctl", "stop", unit], step="stop the candidate", check=False)
+        # A healthy candidate's graceful stop need not hold up the switch: activate() waits for it after the restart.
+        no_block = ["--no-block"] if outcome["healthy"] else []
+        self.systemd.runner.run(["systemctl", "stop"] + no_block + [unit], step="stop the candidate", check=False)
         if not outcome["healthy"]:
             set_state(os.path.join(self.releases_dir, release_id), "failed")
             raise DeployError(

@@ -21,6 +21,7 @@ import grp
 import os
 import pwd
 import shutil
+import time
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
 from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
@@ -306,7 +307,9 @@ class Deploy:
 
     def run_step(self, name, function, **params):
         self.step = name
+        started = time.monotonic()
         result = function(Call(dict(self.params, **params), self.call.check_mode, self.call.run_command))
+        result["seconds"] = round(time.monotonic() - started, 2)
         self.steps[name] = result
         return result
 

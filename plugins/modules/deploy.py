@@ -121,7 +121,7 @@ previous_commit:
   returned: always
   type: str
 steps:
-  description: What each step that ran returned, by step (lock, release, build, activate, prune, record), as its own module returns it.
+  description: What each step that ran returned, by step (lock, release, build, activate, prune, record), as its own module returns it, with the seconds it took (C(seconds)).
   returned: always
   type: dict
 step:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import run_playbook
+from conftest import run_playbook, task_outcomes
 
 BASE = "/srv/app/prod"
 TARGET = "127.0.0.1:8000"
@@ -348,5 +348,10 @@ def test_private_repository_over_ssh_with_checked_host_keys(host, inventory_name
     assert host.check_output(f"git --git-dir {BASE}/repo.git config remote.origin.url") == "root@127.0.0.1:/srv/git/app.git"
     key = host.file("/etc/stagecraft/app-prod/deploy_key")
     assert (key.user, key.mode) == ("root", 0o600)
+    # The first run wrote the key and host keys; the second found the key as wanted in the role's
+    # one read and left it alone (no round trip to the host), and wrote only the new host keys.
+    assert task_outcomes(refused.output)["stagecraft.webapp.deploy : Write the deploy key (0600, root only)"] == {"changed"}
+    assert task_outcomes(accepted.output)["stagecraft.webapp.deploy : Write the deploy key (0600, root only)"] == {"skipping"}
+    assert task_outcomes(accepted.output)["stagecraft.webapp.deploy : Write the git server's host keys"] == {"changed"}
     secret_line = private_key.splitlines()[1]
     assert secret_line not in refused.output and secret_line not in accepted.output

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import output_tail, run_playbook
+from conftest import output_tail, run_playbook, task_outcomes
 
 HERE = Path(__file__).resolve().parent
 INVENTORIES = HERE.parent / "inventories"
@@ -177,13 +177,7 @@ DRIFT_TASKS = {
 
 def changed_tasks(output: str) -> set[str]:
     """The tasks of a run's output that reported a change on any host."""
-    tasks, task = set(), None
-    for line in output.splitlines():
-        if line.startswith("TASK ["):
-            task = line[len("TASK ["):line.rindex("]")]
-        elif line.startswith("changed: [") and task:
-            tasks.add(task)
-    return tasks
+    return {task for task, outcomes in task_outcomes(output).items() if "changed" in outcomes}
 
 
 def test_changes_by_hand_are_reported_in_check_mode_then_put_back(stack):

@@ -134,3 +134,26 @@ def test_choose_and_needed_answer_without_the_service(tmp_path):
         chooser.choose(ids[1])
     with pytest.raises(DeployError, match="no release 20991231T000000Z-0000000"):
         chooser.choose("20991231T000000Z-0000000")
+
+
+def test_the_candidate_stops_while_the_service_restarts(tmp_path, server, monkeypatch):
+    """Stand-in: a `systemctl` on PATH that logs its arguments (and says every unit is active); the
+    candidate and the service answer from the real HTTP server. The healthy candidate's stop is not
+    waited for before the switch, and is waited for once the restarted service answers."""
+    socket_path, unused_state = server
+    ids = releases(tmp_path, ["good", "pending"])
+    os.symlink("releases/" + ids[0], str(tmp_path / "current"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text('#!/bin/sh\necho "$*" >> "$(dirname "$0")/calls.txt"\necho active\n')
+    (bin_dir / "systemctl").chmod(0o755)
+    monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, os.environ["PATH"]))
+    record = ServiceRecord(dict(RECORD, listen="unix", socket=socket_path, socket_activation=False, candidate_socket=socket_path), "gunicorn.json")
+
+    done = Activator(str(tmp_path), lambda: record, Health(), Runner(), Hooks()).activate(ids[1], ids[0])
+
+    assert done["candidate"]["healthy"] and done["service"]["healthy"]
+    assert os.readlink(str(tmp_path / "current")) == "releases/" + ids[1]
+    candidate = "shop-prod@{0}.service".format(ids[1])
+    assert (bin_dir / "calls.txt").read_text().splitlines() == [
+        "start " + candidate, "stop --no-block " + candidate, "reset-failed shop-prod.service", "restart shop-prod.service", "stop " + candidate]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -114,6 +115,14 @@ def run_playbook(
     return run, recap
 
 
+def role_part_tags(role: str) -> list[str]:
+    """The tags that run one part of `role` (docs/role_docs.py, which lists them in the role's README)."""
+    spec = importlib.util.spec_from_file_location("role_docs", ROLES.parent / "docs" / "role_docs.py")
+    role_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(role_docs)
+    return list(role_docs.role_part_tags(ROLES / role))
+
+
 def task_outcomes(output: str) -> dict[str, set[str]]:
     """Each task of a run's output with what it printed for its hosts ("ok", "changed", "skipping", ...)."""
     outcomes: dict[str, set[str]] = {}
@@ -124,6 +133,11 @@ def task_outcomes(output: str) -> dict[str, set[str]]:
         elif task and (match := TASK_OUTCOME.match(line)):
             outcomes.setdefault(task, set()).add(match[1])
     return outcomes
+
+
+def changed_tasks(output: str) -> set[str]:
+    """The tasks of a run's output that reported a change on any host."""
+    return {task for task, outcomes in task_outcomes(output).items() if "changed" in outcomes}
 
 
 def output_tail(run: subprocess.CompletedProcess, characters: int = 4000) -> str:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import output_tail, run_playbook
+from conftest import changed_tasks, output_tail, role_part_tags, run_playbook
 
 HERE = Path(__file__).resolve().parent
 INVENTORY = HERE.parent / "inventories" / "prod"
@@ -192,6 +192,16 @@ def test_code_deploy_switches_the_served_commit_and_reports_it(stack, commits):
     assert f"shop-prod (prod) https://{NAME}/" in text, deployed.stdout[-2000:]
     assert f"commit {commits['code'][:12]}" in text, deployed.stdout[-2000:]
     assert "health 200" in text, deployed.stdout[-2000:]
+
+
+@pytest.mark.parametrize("tag", role_part_tags("cloudflared"))
+def test_each_part_of_the_connector_runs_alone_and_changes_nothing(stack, tag):
+    """As the stack scenario does for the other roles of the prod composition."""
+    done, recap = run(DEPLOY, f"--tags={tag}")
+    assert done.returncode == 0, output_tail(done)
+    assert "TASK [stagecraft.webapp.cloudflared : " in done.stdout, "none of the role's tasks ran"
+    assert recap and all(counts["changed"] == 0 for counts in recap.values()), changed_tasks(done.stdout)
+    assert as_cloudflared_asks(stack, "/healthz")[0] == 200
 
 
 # --- Bad input: refused before anything changes -------------------------------------------------

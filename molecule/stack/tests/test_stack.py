@@ -6,7 +6,6 @@ each part of a role alone, deploy prod as AWX runs it, then feed bad input."""
 from __future__ import annotations
 
 import configparser
-import importlib.util
 import json
 import os
 import re
@@ -15,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import output_tail, run_playbook, task_outcomes
+from conftest import changed_tasks, output_tail, role_part_tags, run_playbook
 
 HERE = Path(__file__).resolve().parent
 INVENTORIES = HERE.parent / "inventories"
@@ -175,11 +174,6 @@ DRIFT_TASKS = {
 }
 
 
-def changed_tasks(output: str) -> set[str]:
-    """The tasks of a run's output that reported a change on any host."""
-    return {task for task, outcomes in task_outcomes(output).items() if "changed" in outcomes}
-
-
 def test_changes_by_hand_are_reported_in_check_mode_then_put_back(stack):
     stack.check_output(TAMPER)
     tampered = stack.check_output(LOOK)
@@ -220,11 +214,9 @@ def test_a_foreign_certificate_and_a_loose_key_mode_are_put_back(stack):
 
 # --- One part of a role at a time ----------------------------------------------------------------
 
-_ROLE_DOCS = importlib.util.spec_from_file_location("role_docs", PROJECT / "docs" / "role_docs.py")
-role_docs = importlib.util.module_from_spec(_ROLE_DOCS)
-_ROLE_DOCS.loader.exec_module(role_docs)
-# The tags of the prod composition's roles that run one part of a role (each role's README lists them).
-PART_TAGS = [tag for role in ("gunicorn", "nginx", "ufw", "deploy") for tag in role_docs.role_part_tags(PROJECT / "roles" / role)]
+# The tags of the prod composition's roles that run one part of a role (each role's README lists
+# them; the cloudflared role's are run by the prod-tunnel scenario).
+PART_TAGS = [tag for role in ("gunicorn", "nginx", "ufw", "deploy") for tag in role_part_tags(role)]
 
 
 @pytest.mark.parametrize("tag", PART_TAGS)

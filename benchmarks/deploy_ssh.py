@@ -987,7 +987,8 @@ def render_docs_section(results: dict) -> str:
         f"- {mitogen_note(results)}",
         "",
         "**Caveat:** these machines are shared and noisy, and most runs happen once (" + rounds_note(results) + "): read the "
-        "seconds for direction and order of magnitude. " + contention_note(machine) + "Every run's numbers, task profile and request loop are in `benchmarks/results/deploy_ssh.json`.",
+        "seconds for direction and order of magnitude. " + contention_note(machine)
+        + "Every run's numbers, task profile and request loop are in `benchmarks/results/deploy_ssh.json`.",
         "",
         "Reproduce (after `make setup testbed`; about 10 minutes, the docs section is rewritten from the new results):",
         "",
@@ -1015,7 +1016,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--render-docs", action="store_true", help="only rebuild the docs section from the results file; no measurement")
     parser.add_argument("--no-mitogen", dest="mitogen", action="store_false", help="leave out the mitogen variant (no third host, no PyPI download)")
-    parser.add_argument("--rounds", type=int, default=3, help=f"rounds of the steps {', '.join(REPEATED_STEPS)} (the median is reported)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help=f"rounds of the steps {', '.join(REPEATED_STEPS)} (the median is reported)")
     parser.add_argument("--image", default=IMAGE, help="test host image (make testbed)")
     parser.add_argument("--app-dir", type=Path, default=APP_DIR, help="the Flask app: app.py with __version__, requirements.txt")
     parser.add_argument("--results", type=Path, default=RESULTS, help="results file")

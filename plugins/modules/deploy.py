@@ -121,7 +121,9 @@ previous_commit:
   returned: always
   type: str
 steps:
-  description: What each step that ran returned, by step (lock, release, build, activate, prune, record), as its own module returns it, with the seconds it took (C(seconds)).
+  description:
+    - What each step that ran returned, by step (lock, release, build, activate, prune, record), as its own module returns it.
+    - Each step's C(seconds) says how long it took.
   returned: always
   type: dict
 step:

@@ -315,6 +315,7 @@ class Deploy:
 
     def run(self):
         params, phase = self.params, self.params["phase"]
+        self._check_host()
         try:
             self.run_step("lock", lock, state="present", owner=params["who"])
         except DeployError as exc:
@@ -332,6 +333,21 @@ class Deploy:
         if phase != "build":
             self._give_lock_back()
         return outcome
+
+    def _check_host(self):
+        """What the deploy role prepares and the gunicorn role writes, checked before the lock: one
+        clear error (nothing recorded, nothing changed) instead of a step failing halfway."""
+        params = self.params
+        record = params["service_record"] or default_service_record(params["path"])
+        fetches = params["phase"] != "activate" and not params["rollback"]
+        missing = ["git is not installed (the deploy role installs it)"] if fetches and shutil.which("git") is None else []
+        # In check mode on a new host the gunicorn role has not written its record yet.
+        if not self.call.check_mode and not os.path.isfile(record):
+            missing.append("{0} does not exist (run the gunicorn role of this app and environment first)".format(record))
+        missing += ["{0} does not exist (the deploy role writes it)".format(path) for path in (params["ssh_key"], params["known_hosts"])
+                    if path and not os.path.isfile(path)]
+        if missing:
+            raise DeployError("this host is not ready to deploy: {0}".format("; ".join(missing)), details={"step": "check", "recorded": False})
 
     def _steps(self, phase):
         params = self.params

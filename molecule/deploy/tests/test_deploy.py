@@ -29,6 +29,8 @@ PLAYBOOK = "../../playbooks/deploy.yml"
 # deploy role, without the gunicorn and nginx roles, whose input no phase changes; converge ran them
 # and molecule's idempotence step proved that a second full run changes nothing.
 DEPLOY_ONLY = ("--tags", "deploy")
+# What a pipeline runs per push on a prepared host: the deploy role's release part alone.
+PER_PUSH = ("--tags", "deploy-release")
 LOOP = (Path(__file__).resolve().parents[2] / "shared" / "request_loop.py").read_text()
 MAINTENANCE_PAGE = "/var/lib/stagecraft/app-prod/maintenance.html"
 STOP_FILE = "/run/molecule-stop-loop"
@@ -99,12 +101,12 @@ def phase(all_hosts, *args: str, **extra_vars) -> Phase:
 
 
 def under_traffic(all_hosts, **extra_vars) -> Phase:
-    """Deploy while each host asks its own service for /healthz in a bounded loop."""
+    """Deploy as a pipeline does per push while each host asks its own service for /healthz in a bounded loop."""
     for each in all_hosts.values():
         each.run(f"rm -f {STOP_FILE} {LOOP_OUTPUT}")
         started = each.run(f"nohup python3 -c {shlex.quote(LOOP)} {TARGET} --until {STOP_FILE} > {LOOP_OUTPUT} 2>&1 &")
         assert started.rc == 0, started.stderr
-    run, recap = run_playbook(PLAYBOOK, *DEPLOY_ONLY, extra_vars=extra_vars)
+    run, recap = run_playbook(PLAYBOOK, *PER_PUSH, extra_vars=extra_vars)
     loops = {}
     for name, each in all_hosts.items():
         each.run(f"touch {STOP_FILE}")
@@ -216,6 +218,11 @@ def test_code_change_under_traffic_fails_no_request_and_reuses_the_venv(inventor
     assert set(loop["commits"]) == {commits["main"], commits["code"]}
     assert seen["serving"].get("commit") == commits["code"]
     assert len(seen["venvs"]) == 1  # same requirements: the main release's venv serves this one
+    # Per push: neither the deploy role's prepare part nor the stack's report ran; the deploy
+    # role's own line says what serves now.
+    ran = task_outcomes(code_change.output)
+    assert not [task for task in ran if "Read which of git" in task or "Read what serves" in task], sorted(ran)
+    assert f"app-prod: serves release {seen['current']} (commit {commits['code'][:12]}, code); changed from" in " ".join(code_change.output.split())
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """The deploy module's one call (module_utils/_steps.py) on real git repositories and real virtual
-environments in temporary folders. Activating needs systemd: here the service record is missing,
-so the activate step fails as it would on a host the gunicorn role has not set up, which is how
-these tests reach the failure path; the molecule scenario deploy proves the healthy path."""
+environments in temporary folders. Activating needs systemd. Stand-in: a `systemctl` on PATH that
+fails as systemctl does for a unit that does not exist, so the activate step fails when it starts
+the candidate, which is how these tests reach the failure path; the molecule scenario deploy
+proves the healthy path."""
 
 from __future__ import annotations
 
@@ -31,11 +32,25 @@ def base(tmp_path):
 
 
 @pytest.fixture
-def params(origin, base, tmp_path):
+def service_record(tmp_path, monkeypatch):
+    """The gunicorn role's record of a service whose units systemctl (the stand-in) does not know."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text('#!/bin/sh\necho "Unit $2 not found." >&2\nexit 5\n')
+    (bin_dir / "systemctl").chmod(0o755)
+    monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, os.environ["PATH"]))
+    record = tmp_path / "gunicorn.json"
+    record.write_text(json.dumps({"unit": "shop-prod.service", "listen": "unix", "socket": str(tmp_path / "shop.sock"), "socket_activation": False,
+                                  "candidate_unit": "shop-prod@.service", "candidate_socket": str(tmp_path / "shop-%i.sock")}))
+    return record
+
+
+@pytest.fixture
+def params(origin, base, service_record):
     """The deploy module's parameters as AnsibleModule hands them over: every default, then ours."""
     values = {**defaults(RELEASE_SPEC), **defaults(APP_SPEC), **defaults(BUILD_SPEC), **defaults(HEALTH_SPEC)}
     values.update(path=str(base), repo=str(origin.path), version="main", timestamp=TIME, holder_id=TIME + "-1", phase="all", release_id="",
-                  ref="", keep=5, who="alice", job_id=None, built_changed=False, python="python3", service_record=str(tmp_path / "no-such-record.json"))
+                  ref="", keep=5, who="alice", job_id=None, built_changed=False, python="python3", service_record=str(service_record))
     # The origin's requirements.txt pins flask: an empty one builds a real environment without the network.
     values["requirements"] = ["empty-requirements.txt"]
     return values
@@ -77,7 +92,7 @@ def test_a_failing_step_is_recorded_names_itself_and_gives_the_lock_back(params,
     built = run(dict(params, phase="build"))
     with pytest.raises(DeployError) as failed:
         run(dict(params, phase="activate", release_id=built["release_id"], built_changed=True))
-    assert str(failed.value).startswith("activate step: ") and "no-such-record.json" in str(failed.value)
+    assert str(failed.value).startswith("activate step: ") and "Unit shop-prod@{0}.service not found".format(built["release_id"]) in str(failed.value)
     assert failed.value.details["step"] == "activate" and failed.value.details["recorded"] is True
     assert not (base / "deploy.lock").exists()
     [entry] = records(base)
@@ -114,3 +129,21 @@ def test_the_activate_phase_needs_the_release_the_build_made(params, base, origi
     with pytest.raises(DeployError, match="needs the release_id"):
         run(dict(params, phase="activate"))
     assert not (base / "deploy.lock").exists()
+
+
+def test_a_host_not_ready_is_refused_before_the_lock(params, base, origin_without_network, tmp_path, monkeypatch):
+    with_git = os.environ["PATH"]
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # the stand-in systemctl, no git
+    not_ready = dict(params, service_record=str(tmp_path / "no-such-record.json"), ssh_key=str(tmp_path / "no-key"),
+                     known_hosts=str(tmp_path / "no-known-hosts"))
+    with pytest.raises(DeployError) as refused:
+        run(not_ready)
+    assert str(refused.value) == (
+        "this host is not ready to deploy: git is not installed (the deploy role installs it); {0}/no-such-record.json does not exist (run "
+        "the gunicorn role of this app and environment first); {0}/no-key does not exist (the deploy role writes it); {0}/no-known-hosts "
+        "does not exist (the deploy role writes it)".format(tmp_path))
+    assert refused.value.details == {"step": "check", "recorded": False}
+    assert os.listdir(base) == [] and records(base) == []
+    # In check mode a new host has no record yet: what would be deployed is still answered.
+    monkeypatch.setenv("PATH", with_git)
+    assert run(dict(params, service_record=not_ready["service_record"]), check_mode=True)["changed"]

@@ -131,6 +131,10 @@ class Systemd:
     def act(self, verb, unit):
         self.runner.run(["systemctl", verb, unit], step="systemctl {0} {1}".format(verb, unit))
 
+    def stop(self, unit, wait=True):
+        """Stop `unit`, unchecked (it may be gone already); without `wait`, systemd stops it in the background."""
+        self.runner.run(["systemctl", "stop"] + ([] if wait else ["--no-block"]) + [unit], step="stop the candidate", check=False)
+
     def state(self, unit):
         _rc, out, _err = self.runner.run(["systemctl", "is-active", unit], step="systemctl is-active", check=False)
         return out.strip()
@@ -198,7 +202,7 @@ class Activator:
             result["service"] = self._restart_and_prove()
         finally:
             # The candidate stops while the service restarts; this waits for what is left of it.
-            self.systemd.runner.run(["systemctl", "stop", self.record.candidate(release_id)[0]], step="stop the candidate", check=False)
+            self.systemd.stop(self.record.candidate(release_id)[0])
         if not result["service"]["healthy"]:
             self._undo(release_id, current_id, result["service"])
         set_state(release_path, "good")
@@ -216,8 +220,7 @@ class Activator:
         if not outcome["healthy"]:
             outcome["journal"] = self.systemd.journal(unit, since)
         # A healthy candidate's graceful stop need not hold up the switch: activate() waits for it after the restart.
-        no_block = ["--no-block"] if outcome["healthy"] else []
-        self.systemd.runner.run(["systemctl", "stop"] + no_block + [unit], step="stop the candidate", check=False)
+        self.systemd.stop(unit, wait=not outcome["healthy"])
         if not outcome["healthy"]:
             set_state(os.path.join(self.releases_dir, release_id), "failed")
             raise DeployError(

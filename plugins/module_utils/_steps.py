@@ -225,10 +225,11 @@ def build(call):
 # ---------------------------------------------------------------------------------------------
 
 
-def default_service_record(path):
-    """/etc/stagecraft/<app>-<env>/gunicorn.json for <root>/<app>/<env>."""
-    env_dir = os.path.normpath(path)
-    return "/etc/stagecraft/{0}-{1}/gunicorn.json".format(os.path.basename(os.path.dirname(env_dir)), os.path.basename(env_dir))
+def service_record_path(params):
+    """The service record given, else /etc/stagecraft/<app>-<env>/gunicorn.json for <root>/<app>/<env>."""
+    env_dir = os.path.normpath(params["path"])
+    return params["service_record"] or "/etc/stagecraft/{0}-{1}/gunicorn.json".format(
+        os.path.basename(os.path.dirname(env_dir)), os.path.basename(env_dir))
 
 
 def activate(call):
@@ -242,7 +243,7 @@ def activate(call):
     hooks = Hooks(runner, user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=base)
     health = Health(params["health_path"], params["health_status"], params["health_host"], params["health_timeout"])
     # The record is read only to act: in check mode on a new host the gunicorn role has not written it yet.
-    activator = Activator(base, lambda: ServiceRecord.load(params["service_record"] or default_service_record(base)), health, runner, hooks)
+    activator = Activator(base, lambda: ServiceRecord.load(service_record_path(params)), health, runner, hooks)
     release_id, current_id = activator.choose(params["release_id"] or None, params["rollback"])
     result = {"release_id": release_id, "previous_release_id": current_id or "", "commit": commit_of(base, release_id),
               "diff": {"before": {"current": current_id or ""}, "after": {"current": release_id}}}
@@ -338,7 +339,7 @@ class Deploy:
         """What the deploy role prepares and the gunicorn role writes, checked before the lock: one
         clear error (nothing recorded, nothing changed) instead of a step failing halfway."""
         params = self.params
-        record = params["service_record"] or default_service_record(params["path"])
+        record = service_record_path(params)
         fetches = params["phase"] != "activate" and not params["rollback"]
         missing = ["git is not installed (the deploy role installs it)"] if fetches and shutil.which("git") is None else []
         # In check mode on a new host the gunicorn role has not written its record yet.

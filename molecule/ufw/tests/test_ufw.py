@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -258,7 +259,7 @@ def test_bad_input_fails_before_any_change_naming_the_variable(bad_input, invent
 
 @pytest.fixture(scope="session")
 def switched(all_hosts) -> dict:
-    """debian12 from public to tunnel with SSH on 2222 (as if Ansible connected there) and no
+    """debian12 from public to tunnel with SSH on 2222 (ufw_ssh_port; no SSH connection to keep) and no
     further rules; debian13 from tunnel to internal, nginx's ports open to debian12 only. In check
     mode first, then applied twice; then back to converge.yml's settings, with ufw_reset on
     debian12, also twice."""
@@ -266,7 +267,7 @@ def switched(all_hosts) -> dict:
     hosts = {group(name): host for name, host in all_hosts.items()}
     before = {name: numbered(host) for name, host in all_hosts.items()}
     changes = {
-        "debian12": {"ufw_profile": "tunnel", "ufw_rules": [], "ansible_port": 2222},
+        "debian12": {"ufw_profile": "tunnel", "ufw_rules": [], "ufw_ssh_port": 2222},
         "debian13": {"ufw_profile": "internal", "ufw_web_sources": [address(hosts["debian12"])]},
     }
     # Check mode first, with ufw_reset on debian12 too: every kind of change, none made.
@@ -338,28 +339,63 @@ def test_reset_deletes_only_the_rules_the_role_did_not_make(switched):
     assert "Delete the rules the role did not make" in output and "allow 9000/tcp from 0.0.0.0/0" in output
 
 
-# --- Over real SSH: a fresh firewall enabled under Ansible's own session -----------------------
+# --- Over real SSH through a forwarded port: a fresh firewall enabled under Ansible's own session
+
+def published(name: str, port: int) -> int:
+    """The port on the controller's loopback that Docker forwards to `port` of container `name`
+    (molecule.yml publishes debian13's 22 and 2200)."""
+    run = subprocess.run(["docker", "port", name, f"{port}/tcp"], capture_output=True, text=True, check=True)
+    return int(run.stdout.split()[0].rsplit(":", 1)[1])
+
+
+def over_ssh_through(name: str, port: int) -> dict:
+    """The variables that make Ansible reach container `name`'s `port` as a user behind a port
+    forward does: 127.0.0.1 and the published port, never the port sshd listens on."""
+    return {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": published(name, port),
+            "ansible_user": "root", "ansible_ssh_private_key_file": str(SSH_KEY),
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+
+
+def new_ssh_session(name: str, port: int) -> subprocess.CompletedProcess:
+    """A brand-new SSH connection through the published port (no ControlMaster to lean on) that
+    runs `hostname`, as the next Ansible run or a person would."""
+    return subprocess.run(
+        ["ssh", "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-i", str(SSH_KEY),
+         "-p", str(published(name, port)), "root@127.0.0.1", "hostname"],
+        capture_output=True, text=True, check=False, timeout=60)
+
+
+def reset_firewall(host) -> None:
+    """ufw as a host has it before the role: reset, inactive, incoming allowed, the hand-made rule."""
+    host.check_output("ufw --force reset && rm -f /etc/ufw/*.rules.20* && ufw default allow incoming"
+                      " && ufw allow 9000/tcp comment 'added by hand'")
+
 
 @pytest.fixture(scope="session")
 def over_ssh(all_hosts) -> dict:
     """debian13 (SSH only from the controller) with its firewall reset, inactive and incoming
-    allowed, then converged by the controller over SSH (its sshd, the key from prepare.yml): the
-    role must allow SSH before the default policy turns to deny and enable the firewall without
-    cutting the session. Converged again over SSH, then once with ufw_ssh_sources that leave
-    out the controller's address, which the preflight must refuse before anything changes."""
+    allowed, then converged by the controller over SSH through the published port (sshd listens
+    on 22, Ansible connects to another port on 127.0.0.1): the role must allow SSH before the
+    default policy turns to deny, enable the firewall without cutting the session and keep port
+    22 open, so that a new connection gets in. Converged again over SSH, then twice with settings
+    that would shut this very connection out, which the preflight must refuse before anything
+    changes: ufw_ssh_sources that leave out the controller's address, and ufw_ssh_port 2222."""
     name = next(name for name in all_hosts if group(name) == "debian13")
     host = all_hosts[name]
-    host.check_output("ufw --force reset && rm -f /etc/ufw/*.rules.20* && ufw default allow incoming"
-                      " && ufw allow 9000/tcp comment 'added by hand'")
-    over = {"ansible_connection": "ssh", "ansible_host": address(host), "ansible_user": "root",
-            "ansible_ssh_private_key_file": str(SSH_KEY),
-            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+    reset_firewall(host)
+    over = over_ssh_through(name, 22)
     first = run_playbook("apply.yml", "--limit", name, extra_vars=over)
     second = run_playbook("apply.yml", "--limit", name, extra_vars=over)
+    session = new_ssh_session(name, 22)
     before = host.check_output(SNAPSHOT)
-    refused = run_playbook("apply.yml", "--limit", name,
-                           extra_vars={**over, "molecule_ufw_vars": {"debian13": {"ufw_ssh_sources": ["192.0.2.0/24"]}}})
-    return {"name": name, "host": host, "first": first, "second": second, "refused": refused,
+    refused = {
+        "sources": run_playbook("apply.yml", "--limit", name, extra_vars={
+            **over, "molecule_ufw_vars": {"debian13": {"ufw_ssh_sources": ["192.0.2.0/24"]}}}),
+        "port": run_playbook("apply.yml", "--limit", name, extra_vars={
+            **over, "molecule_ufw_vars": {"debian13": {"ufw_ssh_port": 2222}}}),
+    }
+    return {"name": name, "host": host, "first": first, "second": second, "session": session, "refused": refused,
             "unchanged": host.check_output(SNAPSHOT) == before}
 
 
@@ -381,15 +417,59 @@ def test_fresh_firewall_over_ssh_allows_ssh_before_the_deny(over_ssh):
 def test_second_run_over_ssh_changes_nothing_and_new_ssh_connections_pass(over_ssh):
     run, recap = over_ssh["second"]
     assert recap[over_ssh["name"]] == {"changed": 0, "unreachable": 0, "failed": 0}, run.stdout[-3000:]
+    session = over_ssh["session"]
+    assert session.returncode == 0, session.stderr
+    assert session.stdout.strip() == over_ssh["host"].check_output("hostname")
     assert controller_connects(address(over_ssh["host"])) == "open"
 
 
-def test_ssh_sources_without_the_controllers_address_are_refused(over_ssh):
-    run, recap = over_ssh["refused"]
+@pytest.mark.parametrize("case, message", [
+    ("sources", "ufw_ssh_sources (192.0.2.0/24) does not include {client}, the address Ansible connects from:"
+                " its next connection would be refused"),
+    ("port", "ufw_ssh_port 2222 leaves out port 22, where Ansible's SSH connection from {client} arrives:"
+             " its next connection would be refused"),
+])
+def test_settings_that_shut_out_ansibles_connection_are_refused(over_ssh, case, message):
+    run, recap = over_ssh["refused"][case]
     gateway = over_ssh["host"].check_output("ip -4 route show default").split()[2]
     assert run.returncode != 0 and recap[over_ssh["name"]]["failed"] == 1
     output = " ".join((run.stdout + run.stderr).split())
-    assert (f"ufw_ssh_sources (192.0.2.0/24) does not include {gateway}, the address Ansible connects from:"
-            " its next connection would be refused") in output, output[-3000:]
+    assert message.format(client=gateway) in output, output[-3000:]
     assert recap[over_ssh["name"]]["changed"] == 0
     assert over_ssh["unchanged"]
+
+
+@pytest.fixture(scope="session")
+def sshd_elsewhere(all_hosts, over_ssh) -> dict:
+    """debian13's sshd moved to port 2200 (a drop-in) before its firewall is enabled, converged
+    over SSH through the port published for 2200; then sshd back on 22 and the firewall converged
+    without SSH (docker), as converge.yml left it."""
+    name, host = over_ssh["name"], over_ssh["host"]
+    drop_in = "/etc/ssh/sshd_config.d/molecule-port.conf"
+    reset_firewall(host)
+    host.check_output(f"echo 'Port 2200' > {drop_in} && systemctl restart ssh")
+    try:
+        run = run_playbook("apply.yml", "--limit", name, extra_vars=over_ssh_through(name, 2200))
+        session = new_ssh_session(name, 2200)
+        rules = numbered(host)
+    finally:
+        host.check_output(f"rm -f {drop_in} && systemctl restart ssh")
+        restored = run_playbook("apply.yml", "--limit", name)
+    return {"name": name, "host": host, "run": run, "session": session, "rules": rules, "restored": restored}
+
+
+def test_sshd_on_another_port_stays_reachable_through_a_forwarded_port(sshd_elsewhere):
+    run, recap = sshd_elsewhere["run"]
+    assert run.returncode == 0 and recap[sshd_elsewhere["name"]]["failed"] == 0, (run.stdout + run.stderr)[-3000:]
+    session = sshd_elsewhere["session"]
+    assert session.returncode == 0, session.stderr
+    assert session.stdout.strip() == sshd_elsewhere["host"].check_output("hostname")
+    ssh = [(rule["to"], rule["action"]) for rule in sshd_elsewhere["rules"] if rule["comment"] == "stagecraft: ssh"]
+    assert ssh == [("2200/tcp", "LIMIT")], sshd_elsewhere["rules"]
+
+
+def test_firewall_follows_sshd_back_to_port_22_without_ssh(sshd_elsewhere):
+    run, recap = sshd_elsewhere["restored"]
+    assert recap[sshd_elsewhere["name"]]["failed"] == 0, run.stdout[-3000:]
+    ssh = [rule["to"] for rule in numbered(sshd_elsewhere["host"]) if rule["comment"] == "stagecraft: ssh"]
+    assert ssh == ["22/tcp"]

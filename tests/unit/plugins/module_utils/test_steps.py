@@ -183,3 +183,11 @@ def test_a_failing_hook_shows_what_failed_and_none_of_the_apps_secrets(params, b
     assert "APP_ENV=production" in answer["stdout"] and "DATABASE_URL=********" in answer["stdout"]
     assert "c4n4ry" not in output
     assert "c4n4ry" not in (base / "deploys.jsonl").read_text()
+
+
+def test_a_secret_too_short_to_hide_is_named_in_a_warning(base, tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text('# stagecraft-secrets: PIN API_KEY\nPIN="123"\nAPI_KEY="long enough"\n')
+    answer, dummy = run_module("build", {"path": str(base), "release_id": "none", "env_file": str(env_file)}, tmp_path)
+    # ansible-core 2.19 sends each warning as an event.
+    assert [warning["event"]["msg"] for warning in answer["warnings"]] == ["secrets shorter than 4 characters are not hidden in output: PIN"]

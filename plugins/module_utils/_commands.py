@@ -72,8 +72,8 @@ def hidden_forms(secrets):
     the password of a URL with credentials, as written and decoded; none shorter than MIN_SECRET_LENGTH.
     """
     forms = set()
-    for secret in secrets:
-        for value in [secret] + [line.strip() for line in (secret or "").splitlines()]:
+    for secret in filter(None, secrets):
+        for value in [secret] + [line.strip() for line in secret.splitlines()]:
             password = url_password(value)
             for piece in [value] + ([password, unquote(password)] if password else []):
                 forms.update((piece, quote(piece), quote(piece, safe=""), quote_plus(piece), unquote(piece)))

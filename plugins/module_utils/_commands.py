@@ -9,7 +9,8 @@
 
 `run_command(argv, cwd=None, env=None) -> (rc, out, err)` is the only way the deploy logic runs a
 program. `env` updates the inherited environment (AnsibleModule.run_command's `environ_update`);
-`module_run_command(module)` adapts a module, `subprocess_run_command` serves tests and plain use.
+`module_run_command(module)` adapts a module, `subprocess_run_command` serves tests and plain use,
+`redacting(run_command, secrets)` hides secrets in whatever a program prints.
 Argument lists only: nothing here builds or runs a shell string.
 """
 
@@ -17,11 +18,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 
 REDACTED = "********"
 OUTPUT_TAIL_LINES = 20
+# Shorter values are not hidden: one to three characters occur by chance in any output, so
+# hiding them would hide the output rather than the value (and so short a value is no secret).
+MIN_SECRET_LENGTH = 4
 
 
 def subprocess_run_command(argv, cwd=None, env=None):
@@ -48,6 +53,51 @@ def systemctl_show(systemctl, units, properties, run_command):
     blocks = (out or "").strip("\n").split("\n\n")
     return rc, [dict((key.strip(), value.strip()) for key, sep, value in (line.partition("=") for line in block.splitlines()) if sep)
                 for block in blocks], err
+
+
+def url_password(value):
+    """The password of a URL with credentials (scheme://user:password@host/...), as the URL spells it; else None."""
+    if "://" not in value:
+        return None
+    try:
+        return urlsplit(value).password
+    except ValueError:
+        return None
+
+
+def hidden_forms(secrets):
+    """Every spelling of the secrets to hide, longest first (a URL goes whole before its password alone).
+
+    A value, each line of a multi-line value (a key printed in part), their URL-encoded forms, and
+    the password of a URL with credentials, as written and decoded; none shorter than MIN_SECRET_LENGTH.
+    """
+    forms = set()
+    for secret in filter(None, secrets):
+        for value in [secret] + [line.strip() for line in secret.splitlines()]:
+            password = url_password(value)
+            for piece in [value] + ([password, unquote(password)] if password else []):
+                forms.update((piece, quote(piece), quote(piece, safe=""), quote_plus(piece), unquote(piece)))
+    return sorted((form for form in forms if len(form) >= MIN_SECRET_LENGTH), key=lambda form: (-len(form), form))
+
+
+def redact(text, forms):
+    """`text` with every one of `forms` (from hidden_forms) replaced by REDACTED."""
+    if not text:
+        return text
+    for form in forms:
+        text = text.replace(form, REDACTED)
+    return text
+
+
+def redacting(run_command, secrets):
+    """A `run_command` whose programs' output never shows the secrets: every caller gets it hidden."""
+    forms = hidden_forms(secrets)
+
+    def run(argv, cwd=None, env=None):
+        rc, out, err = run_command(argv, cwd=cwd, env=env)
+        return rc, redact(out, forms), redact(err, forms)
+
+    return run
 
 
 def module_run_command(module):
@@ -122,15 +172,11 @@ class Runner:
     def __init__(self, run_command=None, env=None, secrets=()):
         self.run_command = run_command or subprocess_run_command
         self.env = dict(env or {})
-        self.secrets = [secret for secret in secrets if secret]
+        self.forms = hidden_forms(secrets)
 
     def redact(self, text):
         """`text` with every secret replaced (also applied to argv, which should never hold one)."""
-        if text is None:
-            return text
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return redact(text, self.forms)
 
     def run(self, argv, step, cwd=None, env=None, check=True):
         """Run one command; with `check`, a non-zero rc raises DeployError naming `step`."""

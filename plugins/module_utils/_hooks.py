@@ -29,23 +29,41 @@ DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 ESCAPED_IN_DOUBLE_QUOTES = '"\\$`'
 
 
+# The line on which the gunicorn role names the secrets among the file's values (names only).
+SECRETS_LINE = "# stagecraft-secrets:"
+
+
+def _env_lines(path):
+    try:
+        with open(path) as handle:
+            return [line.strip() for line in handle.read().splitlines()]
+    except OSError as exc:
+        raise DeployError("cannot read the environment file {0}: {1}".format(path, exc.strerror), details={"path": path})
+
+
 def read_env_file(path):
     """KEY=VALUE pairs of a systemd EnvironmentFile (comments, blank lines, single and double quotes)."""
     values = {}
     if not path:
         return values
-    try:
-        with open(path) as handle:
-            lines = handle.read().splitlines()
-    except OSError as exc:
-        raise DeployError("cannot read the environment file {0}: {1}".format(path, exc.strerror), details={"path": path})
-    for line in lines:
-        line = line.strip()
+    for line in _env_lines(path):
         if not line or line.startswith(("#", ";")) or "=" not in line:
             continue
         name, value = line.split("=", 1)
         values[name.strip()] = _unquote(value.strip())
     return values
+
+
+def read_secrets(path):
+    """The values the file names on its `# stagecraft-secrets: NAME ...` lines, by name; what every output must hide.
+
+    No file, no secrets: no command can be given their values.
+    """
+    if not path or not os.path.exists(path):
+        return {}
+    names = [name for line in _env_lines(path) if line.startswith(SECRETS_LINE) for name in line[len(SECRETS_LINE):].split()]
+    values = read_env_file(path)
+    return dict((name, values[name]) for name in names if name in values)
 
 
 def _unquote(value):

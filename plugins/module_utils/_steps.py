@@ -26,9 +26,10 @@ import time
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
 from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
 from ansible_collections.stagecraft.webapp.plugins.module_utils._build import Builder, unused_venvs
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner, module_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import (
+    MIN_SECRET_LENGTH, Runner, hidden_forms, module_run_command, redacting, url_password)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks
+from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks, read_secrets
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
     GitAuth, GitMirror, chown_tree, create_release, find_release, read_marker, release_id as make_release_id, shared_links, utc_timestamp)
@@ -77,9 +78,35 @@ OUTCOMES = ["success", "unchanged", "failed", "rolled_back"]
 PHASES = ["all", "build", "activate"]
 
 
+def secrets_of(params):
+    """What no output may show, by name: the app's secrets (its environment file names them), the
+    deploy key, the HTTPS token, and the passwords in URLs of pip's environment."""
+    secrets = read_secrets(params.get("env_file"))
+    if params.get("ssh_key") and os.path.isfile(params["ssh_key"]):
+        try:
+            with open(params["ssh_key"]) as handle:
+                secrets["deploy key"] = handle.read()
+        except OSError as exc:
+            raise DeployError("deploy key {0} cannot be read: {1}".format(params["ssh_key"], exc.strerror), details={"ssh_key": params["ssh_key"]})
+    secrets["token"] = params.get("token")
+    secrets.update((name, url_password(str(value))) for name, value in (params.get("pip_env") or {}).items())
+    return dict((name, value) for name, value in secrets.items() if value)
+
+
+def hiding_secrets(module):
+    """The module's `run_command`, hiding the secrets of its parameters in what every program prints;
+    the same spellings become Ansible's no_log values, masked in everything the module returns."""
+    secrets = secrets_of(module.params)
+    short = sorted(name for name, value in secrets.items() if len(value) < MIN_SECRET_LENGTH)
+    if short:
+        module.warn("secrets shorter than {0} characters are not hidden in output: {1}".format(MIN_SECRET_LENGTH, ", ".join(short)))
+    module.no_log_values.update(hidden_forms(secrets.values()))
+    return redacting(module_run_command(module), secrets.values())
+
+
 def run_as_module(module, step):
     """A step module's whole work: exit `module` with what `step` returns for its parameters, or fail it."""
-    run_module(module, lambda module: step(Call(module.params, module.check_mode, module_run_command(module))))
+    run_module(module, lambda module: step(Call(module.params, module.check_mode, hiding_secrets(module))))
 
 
 def _current_id(base):

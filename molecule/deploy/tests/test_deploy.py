@@ -1,6 +1,7 @@
 """The deploy step on a live host, in the order a team lives it: first deploy (converge), a check
 run, a code change and a dependency change under traffic, a broken build, a release that fails
-its health check before and after the switch, a rollback, a held lock, and pruning.
+its health check before and after the switch, a rollback, a held lock, pruning, and failures that
+print the app's secrets.
 
 The first deploy is molecule's converge: the whole prod composition, run again by molecule's
 idempotence step. Each later phase is a session fixture that runs playbooks/deploy.yml once for all
@@ -18,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import run_playbook, task_outcomes
+from conftest import output_tail, run_playbook, task_outcomes
 
 BASE = "/srv/app/prod"
 TARGET = "127.0.0.1:8000"
@@ -35,6 +36,11 @@ LOOP = (Path(__file__).resolve().parents[2] / "shared" / "request_loop.py").read
 MAINTENANCE_PAGE = "/var/lib/stagecraft/app-prod/maintenance.html"
 STOP_FILE = "/run/molecule-stop-loop"
 LOOP_OUTPUT = "/run/molecule-loop.json"
+# In every secret of the app (molecule.yml's gunicorn_secrets): no spelling of any may ever show.
+CANARY = "c4n4ry"
+# A migration's last words, as a database driver says them: the URL, and its password decoded.
+MIGRATION = ("python3 -c \"import os, urllib.parse as p; url = os.environ['DATABASE_URL']; "
+             "raise SystemExit('OperationalError: password ' + p.unquote(p.urlsplit(url).password) + ' refused for ' + url)\"")
 
 
 def serving(host) -> dict:
@@ -331,17 +337,21 @@ def test_prune_keeps_good_releases_and_their_venvs_only(inventory_name, held_loc
     assert seen["hidden"] == []
 
 
+def private_repository(host_key_file: str) -> dict:
+    """The same repository as a private one over SSH: a deploy key, and `host_key_file`'s key as the
+    host key the deploy checks the git server's against."""
+    ephemeral = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    host_key = (ephemeral / host_key_file).read_text().split()[:2]
+    return {"deploy_repo": "root@127.0.0.1:/srv/git/app.git", "deploy_version": "deps",
+            "deploy_ssh_key": (ephemeral / "deploy_key").read_text(), "deploy_known_hosts": [" ".join(["127.0.0.1", *host_key])]}
+
+
 @pytest.fixture(scope="session")
 def over_ssh(all_hosts, held_lock):
     """The same repository as a private one over SSH: a deploy key, and host keys that are checked."""
-    ephemeral = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
-    host_key = (ephemeral / "ssh_host_ed25519_key.pub").read_text().split()[:2]
-    private = {"deploy_repo": "root@127.0.0.1:/srv/git/app.git", "deploy_version": "deps",
-               "deploy_ssh_key": (ephemeral / "deploy_key").read_text()}
-    wrong_key = (ephemeral / "deploy_key.pub").read_text().split()[:2]  # any key but the host's
-    refused = phase(all_hosts, **private, deploy_known_hosts=[" ".join(["127.0.0.1", *wrong_key])])
-    accepted = phase(all_hosts, **private, deploy_known_hosts=[" ".join(["127.0.0.1", *host_key])])
-    return refused, accepted, private["deploy_ssh_key"]
+    refused = phase(all_hosts, **private_repository("deploy_key.pub"))  # any key but the host's
+    accepted = phase(all_hosts, **private_repository("ssh_host_ed25519_key.pub"))
+    return refused, accepted, private_repository("ssh_host_ed25519_key.pub")["deploy_ssh_key"]
 
 
 def test_private_repository_over_ssh_with_checked_host_keys(host, inventory_name, over_ssh, commits):
@@ -362,3 +372,32 @@ def test_private_repository_over_ssh_with_checked_host_keys(host, inventory_name
     assert task_outcomes(accepted.output)["stagecraft.webapp.deploy : Write the git server's host keys"] == {"changed"}
     secret_line = private_key.splitlines()[1]
     assert secret_line not in refused.output and secret_line not in accepted.output
+
+
+@pytest.fixture(scope="session")
+def secrets_printed(all_hosts, over_ssh):
+    """A build step and a migration that print the app's secrets as they fail (the first with -v), then the status view.
+
+    From the private repository as over_ssh left it, so that each host stays as over_ssh's test reads it.
+    """
+    private = private_repository("ssh_host_ed25519_key.pub")
+    build = phase(all_hosts, "-v", **dict(private, deploy_version="broken-deps"), deploy_hooks={"before_build": ["env; exit 1"]})
+    migration = phase(all_hosts, **dict(private, deploy_version="unhealthy"), deploy_hooks={"before_switch": [MIGRATION]})
+    status, recap = run_playbook("../../playbooks/status.yml")
+    assert recap and not any(counts["failed"] for counts in recap.values()), output_tail(status)
+    on_hosts = {name: each.run(f"grep -c {CANARY} {BASE}/deploys.jsonl; journalctl --no-pager | grep -c {CANARY}").stdout.split()
+                for name, each in all_hosts.items()}
+    return build, migration, status.stdout + status.stderr, on_hosts, private["deploy_ssh_key"].splitlines()[1]
+
+
+def test_failures_name_the_step_and_show_no_secret(inventory_name, secrets_printed):
+    build, migration, status, on_hosts, key_line = secrets_printed
+    assert build.recap[inventory_name]["failed"] == 1 and migration.recap[inventory_name]["failed"] == 1
+    assert "before_build hook 1 (env; exit 1) failed (rc=1)" in build.output and "DATABASE_URL=********" in build.output
+    assert "before_switch hook 1 (python3 -c" in migration.output
+    assert "OperationalError: password ******** refused for ********" in migration.output
+    for output in (build.output, migration.output, status):
+        assert CANARY not in output and key_line not in output
+    # The deploy record and the whole journal (the app's unit, the modules' own lines): no line holds it.
+    assert on_hosts[inventory_name] == ["0", "0"]
+    assert build.seen[inventory_name]["serving"].get("status") == migration.seen[inventory_name]["serving"].get("status") == "ok"

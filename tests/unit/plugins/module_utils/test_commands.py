@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import (
-    CommandLine, Runner, as_args, as_config, as_flag, as_option, module_run_command, subprocess_run_command,
+    CommandLine, Runner, as_args, as_config, as_flag, as_option, hidden_forms, module_run_command, redacting, subprocess_run_command,
     systemctl_show,
 )
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
@@ -43,6 +45,45 @@ def test_failed_step_is_named_and_secrets_hidden():
         runner.run(["sh", "-c", 'echo "bad $TOKEN" >&2; exit 3'], step="do the thing")
     assert raised.value.message == "do the thing failed (rc=3): bad ********"
     assert raised.value.details["rc"] == 3 and "s3cret" not in repr(raised.value.details)
+
+
+DATABASE_URL = "postgresql://shop:pa%2Fss-w0rd@db.internal:5432/shop"
+DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\nQyNTUxOQAAACBzdGFnZWNyYWZ0LXRlc3Q\n-----END OPENSSH PRIVATE KEY-----\n"
+FAIL_PRINTING_ARGUMENT = ["sh", "-c", 'echo "Traceback: cannot connect to $1" >&2; exit 1', "sh"]
+
+
+@pytest.mark.parametrize("printed", [
+    DATABASE_URL,
+    quote(DATABASE_URL, safe=""),  # handed on as a query parameter
+    "pa%2Fss-w0rd",  # the URL's password as the URL spells it
+    "pa/ss-w0rd",  # the password decoded, as a database driver prints it
+    DEPLOY_KEY,
+    DEPLOY_KEY.splitlines()[1],  # one line of a multi-line value
+])
+def test_a_failure_shows_no_spelling_of_a_secret(printed):
+    runner = Runner(secrets=[DATABASE_URL, DEPLOY_KEY])
+    with pytest.raises(DeployError) as raised:
+        runner.run(FAIL_PRINTING_ARGUMENT + [printed], step="migrate")
+    shown = raised.value.message + repr(raised.value.details)
+    assert raised.value.message.startswith("migrate failed (rc=1): Traceback: cannot connect to ********")
+    assert not any(piece in shown for piece in ("pa%2Fss", "pa/ss", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmU", "QyNTUxOQAAACBzdGFnZWNyYWZ0LXRlc3Q"))
+
+
+def test_values_shorter_than_four_characters_are_not_hidden():
+    # One to three characters occur by chance in any output: hiding them would hide the output, not the value.
+    assert hidden_forms(["a", "on", "443", "", None]) == []
+    assert Runner(secrets=["on", "k3y!"]).run(["echo", "on k3y! k3y%21"], step="x")[1] == "on ******** ********\n"
+
+
+def test_longer_spellings_are_hidden_whole():
+    # Longest first: a URL is replaced as a whole before its password alone.
+    assert hidden_forms(["https://ci:t0ken@pypi.internal/simple"]) == [
+        "https%3A%2F%2Fci%3At0ken%40pypi.internal%2Fsimple", "https%3A//ci%3At0ken%40pypi.internal/simple", "https://ci:t0ken@pypi.internal/simple", "t0ken"]
+
+
+def test_redacting_run_command_hides_secrets_from_every_caller():
+    run_command = redacting(subprocess_run_command, ["s3cret-value"])
+    assert run_command(["sh", "-c", "echo s3cret-value; echo s3cret-value >&2; exit 4"]) == (4, "********\n", "********\n")
 
 
 def test_unchecked_run_returns_rc():

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
-from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks, read_env_file
+from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks, read_env_file, read_secrets
 
 
 def test_env_file_as_systemd_reads_it(tmp_path):
@@ -13,6 +13,14 @@ def test_env_file_as_systemd_reads_it(tmp_path):
     path.write_text("# comment\n; also\n\nA=plain\nB=\"quoted \\\"x\\\" \\\\ \\$HOME \\`t\\`\"\nC='single $x'\nD = spaced \n")
     assert read_env_file(str(path)) == {"A": "plain", "B": 'quoted "x" \\ $HOME `t`', "C": "single $x", "D": "spaced"}
     assert read_env_file(None) == {}
+
+
+def test_secrets_are_the_values_the_file_names_as_secrets(tmp_path):
+    path = tmp_path / "env"
+    path.write_text('APP_ENV="production"\n# stagecraft-secrets: API_KEY DATABASE_URL\nAPI_KEY="k3y \\$x"\nDATABASE_URL="postgresql://a:b@c/d"\n')
+    assert read_secrets(str(path)) == {"API_KEY": "k3y $x", "DATABASE_URL": "postgresql://a:b@c/d"}
+    # No file, no secrets: no command can be given its values.
+    assert read_secrets(str(tmp_path / "missing")) == {} and read_secrets(None) == {}
 
 
 def test_unreadable_env_file_is_named(tmp_path):

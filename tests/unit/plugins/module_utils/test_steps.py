@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +150,44 @@ def test_a_host_not_ready_is_refused_before_the_lock(params, base, origin_withou
     # In check mode a new host has no record yet: what would be deployed is still answered.
     monkeypatch.setenv("PATH", with_git)
     assert run(dict(params, service_record=not_ready["service_record"]), check_mode=True)["changed"]
+
+
+def run_module(name, args, tmp_path):
+    """The collection's module `name` run as Ansible runs it on a host: its JSON answer, and its whole output."""
+    args_file = tmp_path / "args.json"
+    # Options left out, as a task leaves them out (None would count as given).
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict((name, value) for name, value in args.items() if value is not None)}))
+    collections = Path(__file__).resolve().parents[4] / "collections"
+    completed = subprocess.run([sys.executable, "-m", "ansible_collections.stagecraft.webapp.plugins.modules." + name, str(args_file)],
+                               capture_output=True, text=True, check=False, env=dict(os.environ, PYTHONPATH=str(collections)))
+    return json.loads(completed.stdout), completed.stdout + completed.stderr
+
+
+def test_a_failing_hook_shows_what_failed_and_none_of_the_apps_secrets(params, base, origin_without_network, tmp_path):
+    """A build hook that prints the app's environment and the deploy key, as a failing migration's traceback might."""
+    env_file = tmp_path / "env"
+    env_file.write_text('APP_ENV="production"\n# stagecraft-secrets: DATABASE_URL API_KEY\n'
+                        'DATABASE_URL="postgresql://shop:c4n4ry%40pw@db.internal/shop"\nAPI_KEY="c4n4ry-api-key"\n')
+    key, known_hosts = tmp_path / "deploy_key", tmp_path / "known_hosts"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nc4n4ryKeyLineb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n")
+    key.chmod(0o600)
+    known_hosts.write_text("")
+    # The password decoded, as a database driver prints it.
+    password = "import os, urllib.parse as p; print('password:', p.unquote(p.urlsplit(os.environ['DATABASE_URL']).password))"
+    hook = 'env | grep -E "^(APP_ENV|DATABASE_URL|API_KEY)="; echo "cannot connect to $DATABASE_URL"; python3 -c "{0}"; cat {1}; exit 3'.format(password, key)
+    args = dict(params, env_file=str(env_file), ssh_key=str(key), known_hosts=str(known_hosts), hooks={"before_build": [hook]},
+                pip_env={"PIP_INDEX_URL": "https://ci:c4n4ry-pip@pypi.internal/simple"})
+    answer, output = run_module("deploy", args, tmp_path)
+    assert answer["failed"] and answer["msg"].startswith("build step: before_build hook 1 (env | grep")
+    assert "failed (rc=3): " in answer["msg"] and "********" in answer["msg"]
+    assert "APP_ENV=production" in answer["stdout"] and "DATABASE_URL=********" in answer["stdout"]
+    assert "c4n4ry" not in output
+    assert "c4n4ry" not in (base / "deploys.jsonl").read_text()
+
+
+def test_a_secret_too_short_to_hide_is_named_in_a_warning(base, tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text('# stagecraft-secrets: PIN API_KEY\nPIN="123"\nAPI_KEY="long enough"\n')
+    answer, dummy = run_module("build", {"path": str(base), "release_id": "none", "env_file": str(env_file)}, tmp_path)
+    # ansible-core 2.19 sends each warning as an event.
+    assert [warning["event"]["msg"] for warning in answer["warnings"]] == ["secrets shorter than 4 characters are not hidden in output: PIN"]

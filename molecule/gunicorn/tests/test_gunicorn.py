@@ -247,6 +247,25 @@ def test_a_restart_for_changed_settings_refuses_no_request(secret_rotation, host
     assert loop["failed"] == 0 and loop["ok"] > 0, (loop, journal(host, APPS[app]["unit"]))
 
 
+@pytest.fixture(scope="session")
+def socket_handover(all_hosts, secret_rotation) -> dict:
+    """Flask without socket activation (its socket unit removed, the service restarted holding the
+    port itself), then with it again while the service runs: the second converge's run and recap."""
+    off, _ = run_playbook("converge.yml", extra_vars={"molecule_flask_socket_activation": False})
+    assert off.returncode == 0, off.stdout[-3000:]
+    return run_playbook("converge.yml")
+
+
+def test_a_running_service_turns_to_socket_activation_in_one_run(socket_handover, host, inventory_name):
+    """systemd refuses to start a socket whose service runs without it; the role stops the service
+    first, so upgrading to socket activation (the default) takes one run."""
+    run, recap = socket_handover
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert recap[inventory_name]["changed"] > 0
+    assert host.service("flask-prod.socket").is_running
+    assert wait_for(lambda: curl(host, "flask")[0] == 200, BOOT_ALLOWANCE), journal(host, "flask-prod.socket")
+
+
 BAD_INPUT = {
     "workers below 1": ({"gunicorn_app_name": "flask", "gunicorn_workers": 0}, "gunicorn_workers must be at least 1"),
     "port of another app": ({"gunicorn_app_name": "clash", "gunicorn_port": 8000}, "gunicorn_port 8000 is already used by flask-prod"),

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import testinfra.host
 import yaml
 
 ROLES = Path(__file__).resolve().parent.parent / "roles"
+REQUEST_LOOP = (Path(__file__).resolve().parent / "shared" / "request_loop.py").read_text()
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
 # A task's line for one host (item lines of a loop too): "changed: [host]", "skipping: [host] => (item=...)".
 TASK_OUTCOME = re.compile(r"^(ok|changed|skipping|failed|fatal): \[")
@@ -84,6 +86,23 @@ def inventory_name(host) -> str:
 def journal(host, unit: str, lines: int = 40) -> str:
     """The unit's last journal lines, for failure messages that explain themselves."""
     return host.run(f"journalctl --no-pager -n {lines} -u {unit}").stdout
+
+
+def start_request_loop(host, target: str, name: str = "loop") -> str:
+    """Start molecule/shared/request_loop.py on `host` against `target` (HOST:PORT or a unix socket
+    path), in the background until stop_request_loop(host, name); returns `name`."""
+    host.run(f"rm -f /run/molecule-{name}.stop /run/molecule-{name}.json")
+    started = host.run(f"nohup python3 -c {shlex.quote(REQUEST_LOOP)} {target} --until /run/molecule-{name}.stop"
+                       f" > /run/molecule-{name}.json 2>&1 &")
+    assert started.rc == 0, started.stderr
+    return name
+
+
+def stop_request_loop(host, name: str = "loop") -> dict:
+    """Stop the loop start_request_loop started; its summary (ok, failed, errors, commits)."""
+    host.run(f"touch /run/molecule-{name}.stop")
+    finished = host.run(f"for i in $(seq 50); do test -s /run/molecule-{name}.json && break; sleep 0.2; done; cat /run/molecule-{name}.json")
+    return json.loads(finished.stdout)
 
 
 def run_playbook(

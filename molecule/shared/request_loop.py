@@ -8,7 +8,9 @@
                                                   at most 6000 requests or 300 s
 
 TARGET is HOST:PORT or a unix socket path. Traffic goes only to the host's own loopback address
-or socket. One connection per request, as nginx opens them to an upstream without keepalive.
+or socket. One connection per request, as nginx opens them to an upstream without keepalive. A request gets
+TIMEOUT seconds, half nginx's proxy_read_timeout (60 s by default): a request that waits in a held
+socket's backlog while the machine is busy is slow, not failed, for a client behind nginx.
 """
 
 import http.client
@@ -25,16 +27,17 @@ UNIT, ACTION = (None, None) if UNTIL else sys.argv[2:4]
 EVERY = int(sys.argv[4]) if len(sys.argv) > 4 else None
 MAX_REQUESTS, MAX_SECONDS = (6000, 300.0) if UNTIL else (2000, 60.0) if EVERY else (200, 20.0)
 ACT_AT = None if UNTIL else 20
+TIMEOUT = 30
 
 
 class UnixConnection(http.client.HTTPConnection):
     def __init__(self, path):
-        super().__init__("localhost", timeout=10)
+        super().__init__("localhost", timeout=TIMEOUT)
         self.socket_path = path
 
     def connect(self):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
+        self.sock.settimeout(TIMEOUT)
         self.sock.connect(self.socket_path)
 
 
@@ -42,7 +45,7 @@ def connection():
     if TARGET.startswith("/"):
         return UnixConnection(TARGET)
     address, port = TARGET.rsplit(":", 1)
-    return http.client.HTTPConnection(address, int(port), timeout=10)
+    return http.client.HTTPConnection(address, int(port), timeout=TIMEOUT)
 
 
 ok, errors, acted, actions, commits = 0, [], None, 0, {}

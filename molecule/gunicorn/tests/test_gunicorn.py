@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import assert_bad_input_case, journal, run_bad_input, run_playbook
+from conftest import assert_bad_input_case, journal, run_bad_input, run_playbook, start_request_loop, stop_request_loop
 
 HERE = Path(__file__).resolve().parent
 SECRET = 'm0lecule-"s3cret"-$HOME-\\x-7f3a9c'
@@ -202,18 +202,23 @@ NEW_SECRET = "rotated-" + SECRET[::-1]
 @pytest.fixture(scope="session")
 def secret_rotation(all_hosts) -> dict:
     """Converge every host with a new secret (the environment file changes), then back, once each
-    for all hosts, with --diff and -v; the main PIDs before and after the first converge and
-    whether every app answers on each host after the second."""
+    for all hosts, with --diff and -v; the main PIDs before and after the first converge, what a
+    request loop against each app saw during it (the role restarts both services), and whether
+    every app answers on each host after the second."""
     def masters():
         return {name: {app: main_pid(host, spec["unit"]) for app, spec in APPS.items()} for name, host in all_hosts.items()}
 
     before = masters()
+    for host in all_hosts.values():
+        for app, spec in APPS.items():
+            start_request_loop(host, spec["target"], app)
     rotated = run_playbook("converge.yml", "--diff", "-v", extra_vars={"molecule_secret_override": NEW_SECRET})
+    loops = {name: {app: stop_request_loop(host, app) for app in APPS} for name, host in all_hosts.items()}
     after = masters()
     restored = run_playbook("converge.yml", "--diff", "-v")
     answering = {name: wait_for(lambda host=host: all(curl(host, app)[0] == 200 for app in APPS), BOOT_ALLOWANCE)
                  for name, host in all_hosts.items()}
-    return {"before": before, "rotated": rotated, "after": after, "restored": restored, "answering": answering}
+    return {"before": before, "rotated": rotated, "loops": loops, "after": after, "restored": restored, "answering": answering}
 
 
 def test_secret_is_never_printed_and_its_change_restarts(secret_rotation, host, inventory_name):
@@ -231,6 +236,34 @@ def test_secret_is_never_printed_and_its_change_restarts(secret_rotation, host, 
     assert run.returncode == 0, output[-3000:]
     assert SECRET not in output and "s3cret" not in output
     assert secret_rotation["answering"][inventory_name]
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_restart_for_changed_settings_refuses_no_request(secret_rotation, host, inventory_name, app):
+    """The role's own restart (the environment file changed) goes through the socket systemd holds,
+    as a deploy's does: the connections wait, none is refused."""
+    loop = secret_rotation["loops"][inventory_name][app]
+    assert secret_rotation["after"][inventory_name][app] != secret_rotation["before"][inventory_name][app]
+    assert loop["failed"] == 0 and loop["ok"] > 0, (loop, journal(host, APPS[app]["unit"]))
+
+
+@pytest.fixture(scope="session")
+def socket_handover(all_hosts, secret_rotation) -> dict:
+    """Flask without socket activation (its socket unit removed, the service restarted holding the
+    port itself), then with it again while the service runs: the second converge's run and recap."""
+    off, _ = run_playbook("converge.yml", extra_vars={"molecule_flask_socket_activation": False})
+    assert off.returncode == 0, off.stdout[-3000:]
+    return run_playbook("converge.yml")
+
+
+def test_a_running_service_turns_to_socket_activation_in_one_run(socket_handover, host, inventory_name):
+    """systemd refuses to start a socket whose service runs without it; the role stops the service
+    first, so upgrading to socket activation (the default) takes one run."""
+    run, recap = socket_handover
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert recap[inventory_name]["changed"] > 0
+    assert host.service("flask-prod.socket").is_running
+    assert wait_for(lambda: curl(host, "flask")[0] == 200, BOOT_ALLOWANCE), journal(host, "flask-prod.socket")
 
 
 BAD_INPUT = {

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 from pathlib import Path
 
 import pytest
-from conftest import output_tail, run_playbook
+from conftest import output_tail, run_playbook, start_request_loop, stop_request_loop
 
 HERE = Path(__file__).resolve().parent
 INVENTORY = HERE.parent / "inventories" / "balanced"
@@ -23,9 +22,6 @@ DEPLOY = "../../playbooks/deploy.yml"
 ROLLBACK = "../../playbooks/rollback.yml"
 BASE = "/srv/shop/prod"
 UPSTREAMS = "/etc/nginx/stagecraft/upstreams/shop-prod"
-LOOP = (HERE.parents[1] / "shared" / "request_loop.py").read_text()
-STOP_FILE = "/run/molecule-stop-loop"
-LOOP_OUTPUT = "/run/molecule-loop.json"
 
 
 @pytest.fixture(scope="session")
@@ -58,13 +54,9 @@ def members(lb) -> dict[str, str]:
 def deploy_under_traffic(lb, *args: str, **extra_vars):
     """A deploy through the entry point (the deploy step only) while the balancer host asks
     http://shop.test/healthz in a bounded loop; (run, recap, loop summary)."""
-    lb.run(f"rm -f {STOP_FILE} {LOOP_OUTPUT}")
-    started = lb.run(f"nohup python3 -c {shlex.quote(LOOP)} shop.test:80 --until {STOP_FILE} > {LOOP_OUTPUT} 2>&1 &")
-    assert started.rc == 0, started.stderr
+    start_request_loop(lb, "shop.test:80")
     run, recap = run_playbook(*args, f"--inventory={INVENTORY}", extra_vars=extra_vars or None)
-    lb.run(f"touch {STOP_FILE}")
-    finished = lb.run(f"for i in $(seq 50); do test -s {LOOP_OUTPUT} && break; sleep 0.2; done; cat {LOOP_OUTPUT}")
-    return run, recap, json.loads(finished.stdout)
+    return run, recap, stop_request_loop(lb)
 
 
 def test_the_balancer_serves_from_every_app_host(apps, lb, commits):
@@ -141,3 +133,20 @@ def test_rollback_brings_every_host_to_one_release(apps, commits, rolled_back):
     assert {name: current(host) for name, host in apps.items()} == {name: target for name in apps}
     for name, host in apps.items():
         assert serving(host).get("commit") == commits["code"], name
+
+
+@pytest.fixture(scope="session")
+def resized(apps, lb, rolled_back):
+    """The whole balanced playbook with another worker count: the gunicorn role restarts each app
+    host's service (its settings changed), a batch at a time, while the balancer is asked."""
+    return deploy_under_traffic(lb, DEPLOY, gunicorn_workers=3)
+
+
+def test_a_settings_restart_behind_the_balancer_fails_no_request(apps, resized):
+    run, recap, loop = resized
+    assert run.returncode == 0, output_tail(run)
+    assert loop["failed"] == 0 and loop["ok"] > 0, loop
+    for name, host in apps.items():
+        assert recap[name]["changed"] > 0, recap
+        master = host.check_output("systemctl show -p MainPID --value shop-prod.service")
+        assert len(host.check_output(f"ps --ppid {master} -o pid=").split()) == 3, name

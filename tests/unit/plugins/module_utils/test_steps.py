@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
-    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, RELEASE_SPEC, Call, deploy, serving_now)
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, RELEASE_SPEC, Call, deploy, lock, serving_now)
 
 TIME = "20261122T190507Z"
 
@@ -147,3 +150,72 @@ def test_a_host_not_ready_is_refused_before_the_lock(params, base, origin_withou
     # In check mode a new host has no record yet: what would be deployed is still answered.
     monkeypatch.setenv("PATH", with_git)
     assert run(dict(params, service_record=not_ready["service_record"]), check_mode=True)["changed"]
+
+
+# Interrupted deploys: the deploy process killed, or its controller gone.
+
+COLLECTIONS = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4, "collections")
+DEPLOY_IN_A_PROCESS = """
+import json, sys
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import Call, deploy
+try:
+    deploy(Call(json.loads(sys.argv[1]), False, subprocess_run_command))
+except DeployError as exc:
+    print(exc.message)
+"""
+
+
+def deploy_in_a_process(params, after_build):
+    """The deploy module's work in a process of its own, as on a host; `after_build` is a hook command that signals it ($PPID)."""
+    hooks = dict(params["hooks"], after_build=[after_build])
+    return subprocess.run([sys.executable, "-c", DEPLOY_IN_A_PROCESS, json.dumps(dict(params, hooks=hooks))], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=300, check=False)
+
+
+@pytest.fixture
+def main_serves(params, base, origin_without_network):
+    """main's release made and pointed at by `current`, as a switch leaves it (the stand-in systemd cannot start it)."""
+    built = run(dict(params, phase="build", holder_id="run-0"))
+    lock(Call(dict(params, state="absent", holder_id="run-0"), False, subprocess_run_command))
+    os.symlink(os.path.join("releases", built["release_id"]), base / "current")
+    return built
+
+
+def test_a_deploy_killed_midway_is_taken_over_and_recorded_as_interrupted_by_the_next(params, base, origin_without_network, main_serves):
+    change = origin_without_network.commit("a change")
+    killed = deploy_in_a_process(dict(params, timestamp="20261122T200000Z"), "kill -9 $PPID")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    dead = json.loads((base / "deploy.lock").read_text())
+    assert (dead["owner"], dead["commit"]) == ("alice", change) and records(base) == []
+
+    with pytest.raises(DeployError) as failed:  # the stand-in systemd: the activate step fails
+        run(dict(params, who="bob", holder_id="run-2"))
+    assert failed.value.details["lock_taken_over"]["holder_id"] == params["holder_id"]
+    assert failed.value.details["warnings"] == [
+        "took over the deploy lock of alice (holder id {0}): its process {1} no longer runs; its deploy is recorded as interrupted".format(
+            params["holder_id"], dead["pid"])]
+    interrupted, own = records(base)
+    assert (interrupted["outcome"], interrupted["who"], interrupted["ref"], interrupted["started"]) == ("interrupted", "alice", "main", "2026-11-22T20:00:00Z")
+    assert (interrupted["commit"], interrupted["previous_commit"], interrupted["release_id"]) == (change, main_serves["commit"], dead["release_id"])
+    assert (own["who"], own["outcome"], own["previous_commit"]) == ("bob", "failed", main_serves["commit"])
+    assert not (base / "deploy.lock").exists()
+
+
+def test_a_deploy_whose_controller_hangs_up_finishes_records_and_gives_the_lock_back(params, base, origin_without_network):
+    """A controller that dies closes the SSH session: the module gets SIGHUP (its terminal hung up) and must carry on."""
+    finished = deploy_in_a_process(params, "kill -HUP $PPID")
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.startswith("activate step: ")  # it went on to the switch, which the stand-in systemd fails
+    assert [entry["outcome"] for entry in records(base)] == ["failed"]
+    assert not (base / "deploy.lock").exists()
+
+
+def test_the_build_phase_keeps_the_lock_naming_no_process(params, base, origin_without_network):
+    """Between the phases no process holds the lock: it must not look like a dead holder to another run."""
+    run(dict(params, phase="build"))
+    held = json.loads((base / "deploy.lock").read_text())
+    assert (held["pid"], held["pid_start"]) == (None, None)
+    with pytest.raises(DeployError, match="no process holds it between the tasks of a run"):
+        run(dict(params, holder_id="another-run"))

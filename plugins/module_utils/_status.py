@@ -71,17 +71,23 @@ def release_status(base):
 
 
 def serving_release(base, pid, proc="/proc"):
-    """The release process `pid` runs in, "" when it runs elsewhere or not at all.
+    """(release, error): the release process `pid` runs in ("" when it runs elsewhere or not at all), and why it is unknown.
 
     gunicorn changes into `current` (--chdir) when it starts, and the kernel keeps the directory that
     link led to then: /proc/<pid>/cwd names the release that serves, whatever `current` says now.
+    Reading another user's needs root with CAP_SYS_PTRACE (root on a host has it; docker drops it).
     """
+    if not pid:
+        return "", None
+    link = os.path.join(proc, str(pid), "cwd")
     try:
-        cwd = os.readlink(os.path.join(proc, str(pid), "cwd")) if pid else ""
-    except OSError:
-        return ""
+        cwd = os.readlink(link)
+    except FileNotFoundError:
+        return "", None  # it ended meanwhile
+    except OSError as exc:
+        return "", "cannot read {0} ({1}), so what serves is unknown; this needs root with CAP_SYS_PTRACE".format(link, exc.strerror)
     releases_dir = os.path.realpath(os.path.join(base, "releases"))
-    return os.path.basename(cwd) if os.path.dirname(cwd) == releases_dir else ""
+    return (os.path.basename(cwd) if os.path.dirname(cwd) == releases_dir else ""), None
 
 
 def _unknown_service(unit, error):
@@ -234,14 +240,17 @@ def probe_health(url, connect_address="127.0.0.1", timeout=5.0, now=None, clock=
 
 
 def serving_state(base, current_id, service):
-    """serving (the release the service's main process runs in, "" when unknown), its commit, and whether it is not `current`."""
-    serving = serving_release(base, service["main_pid"]) if service else ""
+    """serving (the release the service's main process runs in, "" when unknown), its commit, whether it is not `current`, and serving_error."""
+    serving, error = serving_release(base, service["main_pid"]) if service else ("", None)
     marker = read_marker(os.path.join(base, "releases", serving)) if serving else None
-    return {"serving": serving, "serving_commit": (marker or {}).get("commit") or "", "serving_mismatch": bool(serving) and serving != current_id}
+    return {"serving": serving, "serving_commit": (marker or {}).get("commit") or "", "serving_mismatch": bool(serving) and serving != current_id,
+            "serving_error": error}
 
 
-def mismatch_warnings(unit, state):
-    """What a person should know when the service runs another release than `current` (a state with serving_state())."""
+def serving_warnings(unit, state):
+    """What a person should know about what serves (a state with serving_state()): a mismatch with `current`, or why it is unknown."""
+    if state["serving_error"]:
+        return [state["serving_error"]]
     if not state["serving_mismatch"]:
         return []
     return ["{0} runs release {1}, but current points at {2}: a deploy stopped between its switch and its restart; deploy again to serve {2}".format(
@@ -256,5 +265,5 @@ def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeou
     if health_url:
         result["health"], result["certificate"], result["warnings"] = probe_health(health_url, connect_address, timeout, now)
     result.update(serving_state(base, result["current"], result["service"]))
-    result["warnings"] += mismatch_warnings(unit, result)
+    result["warnings"] += serving_warnings(unit, result)
     return result

@@ -103,6 +103,12 @@ serving_mismatch:
   description: Whether the service runs another release than RV(current).
   returned: always
   type: bool
+serving_error:
+  description:
+    - Why RV(serving) is unknown although the service runs, also given as a warning; null otherwise.
+    - Reading the working directory of the app user's process needs root with C(CAP_SYS_PTRACE), which root on a host has.
+  returned: always
+  type: str
 last_deploy:
   description: The last entry of C(deploys.jsonl), or null when nothing was recorded.
   returned: always

@@ -68,6 +68,10 @@ serving_mismatch:
   description: Whether the service runs another release than RV(current).
   returned: always
   type: bool
+serving_error:
+  description: Why RV(serving) is unknown although the service runs (its working directory could not be read); null otherwise.
+  returned: always
+  type: str
 lock:
   description: The holder of the deploy lock, or null when nobody holds it.
   returned: always
@@ -83,7 +87,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._status import deploy_state, mismatch_warnings, service_status, serving_state
+from ansible_collections.stagecraft.webapp.plugins.module_utils._status import deploy_state, serving_warnings, service_status, serving_state
 
 
 def run(module):
@@ -91,7 +95,7 @@ def run(module):
     state = deploy_state(params["path"], params["records"])
     service = service_status(params["unit"], module_run_command(module), module.get_bin_path) if params["unit"] else None
     state.update(serving_state(params["path"], state["current"], service))
-    for warning in mismatch_warnings(params["unit"], state):
+    for warning in serving_warnings(params["unit"], state):
         module.warn(warning)
     return dict(state, changed=False)
 

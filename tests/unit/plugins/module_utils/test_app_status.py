@@ -35,7 +35,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import acq
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, append, make_entry
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import GitMirror, create_release, release_id, set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._status import (
-    HealthTarget, app_status, certificate_info, deploy_state, probe_health, release_status, service_status,
+    HealthTarget, app_status, certificate_info, deploy_state, probe_health, release_status, service_status, serving_release,
 )
 from ansible_collections.stagecraft.webapp.plugins.module_utils._switch import switch
 
@@ -169,7 +169,7 @@ def test_app_status_skips_what_it_is_not_asked(env):
     status = app_status(str(env.path))
     assert (status["service"], status["health"], status["certificate"], status["warnings"]) == (None, None, None, [])
     assert status["current"] == env.releases[1]
-    assert (status["serving"], status["serving_commit"], status["serving_mismatch"]) == ("", "", False)
+    assert (status["serving"], status["serving_commit"], status["serving_mismatch"], status["serving_error"]) == ("", "", False, None)
 
 
 @pytest.fixture
@@ -377,7 +377,7 @@ def test_app_status_puts_it_together(env, https, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
     status = app_status(str(env.path), unit="shop-prod.service", health_url=f"https://{NAME}:{https.port}/healthz", now=NOW)
     assert sorted(status) == ["certificate", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "service", "serving",
-                              "serving_commit", "serving_mismatch", "warnings"]
+                              "serving_commit", "serving_error", "serving_mismatch", "warnings"]
     assert (status["current_commit"], status["service"]["active_state"], status["health"]["status"], status["certificate"]["days_left"]) == (
         env.commits[1], "unknown", 200, 45)
 
@@ -412,6 +412,16 @@ def test_deploy_info_reports_as_before(env):
     assert result["changed"] is False
     assert (result["current"], result["rollback_target"], result["lock"], result["deploys"]) == (env.releases[1], env.releases[0], env.holder, env.entries)
     assert [release["release_id"] for release in result["releases"]] == env.releases
+
+
+def test_a_working_directory_that_cannot_be_read_makes_what_serves_unknown_saying_why(env, tmp_path):
+    """On a host, EACCES for root without CAP_SYS_PTRACE (a docker container's default); here, a cwd that is no link."""
+    proc = tmp_path / "proc"
+    (proc / "4242").mkdir(parents=True)
+    (proc / "4242" / "cwd").write_text("")
+    assert serving_release(str(env.path), 4242, proc=str(proc)) == (
+        "", "cannot read {0}/4242/cwd (Invalid argument), so what serves is unknown; this needs root with CAP_SYS_PTRACE".format(proc))
+    assert serving_release(str(env.path), 4243, proc=str(proc)) == ("", None)  # ended meanwhile
 
 
 def test_deploy_info_with_the_unit_names_what_serves_and_the_mismatch(env, service):

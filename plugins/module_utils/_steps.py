@@ -398,7 +398,13 @@ class Deploy:
 
     def _take_lock(self):
         details = {"ref": self._ref(), "started": self.params["timestamp"], "previous_commit": self.previous_commit}
-        self.warnings += self.run_step("lock", lock, state="present", owner=self.params["who"], process=True, lock_details=details).pop("warnings")
+        taken = self.run_step("lock", lock, state="present", owner=self.params["who"], process=True, lock_details=details)
+        self.warnings += taken.pop("warnings")
+        stale = taken["taken_over"] or {}
+        current = read_marker(os.path.join(self.params["path"], "releases", self.previous_id)) if self.previous_id else None
+        if stale.get("release_id") == self.previous_id and (current or {}).get("state") != "good":
+            # Its switch never finished (no restart proved it): what served before that run is the previous commit.
+            self.previous_commit = stale.get("previous_commit") or ""
 
     def _note_in_lock(self, **fields):
         _lock.update(os.path.join(self.params["path"], "deploy.lock"), self.params["holder_id"], **fields)

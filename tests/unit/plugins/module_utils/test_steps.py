@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
     APP_SPEC, BUILD_SPEC, HEALTH_SPEC, RELEASE_SPEC, Call, deploy, lock, serving_now)
 
@@ -219,3 +220,19 @@ def test_the_build_phase_keeps_the_lock_naming_no_process(params, base, origin_w
     assert (held["pid"], held["pid_start"]) == (None, None)
     with pytest.raises(DeployError, match="no process holds it between the tasks of a run"):
         run(dict(params, holder_id="another-run"))
+
+
+def test_after_a_switch_killed_before_its_restart_the_previous_commit_is_what_served_before_it(params, base, origin_without_network, main_serves):
+    """The killed run left `current` on its release (not yet proved good): the next run's previous commit is main's, never its own."""
+    set_state(str(base / "releases" / main_serves["release_id"]), "good")
+    change = origin_without_network.commit("a change")
+    killed = deploy_in_a_process(dict(params, timestamp="20261122T200000Z"), "kill -9 $PPID")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    dead = json.loads((base / "deploy.lock").read_text())
+    (base / "current").unlink()
+    os.symlink(os.path.join("releases", dead["release_id"]), base / "current")  # its switch, without the restart
+
+    with pytest.raises(DeployError):  # the stand-in systemd: the activate step fails
+        run(dict(params, who="bob", holder_id="run-2"))
+    assert [(entry["outcome"], entry["commit"], entry["previous_commit"]) for entry in records(base)] == [
+        ("interrupted", change, main_serves["commit"]), ("failed", change, main_serves["commit"])]

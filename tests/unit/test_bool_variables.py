@@ -84,4 +84,3 @@ def test_every_use_of_a_bool_option_goes_through_the_bool_filter():
     names = bool_options()
     bare = ["{0}: {1}".format(path.relative_to(ROOT), name) for path, text in sources() for name in unfiltered_uses(text, names)]
     assert bare == [], "a bool option used without | bool fails (or is wrong) when given as -e key=value"
-

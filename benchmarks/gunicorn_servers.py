@@ -58,6 +58,7 @@ CONTAINER_OPTIONS = (
     "--cgroupns=host",
     "--cap-add=SYS_ADMIN",
     "--cap-add=NET_ADMIN",
+    "--cap-add=SYS_PTRACE",
     "--security-opt=seccomp=unconfined",
     "--volume=/sys/fs/cgroup:/sys/fs/cgroup:rw",
     "--tmpfs=/run",

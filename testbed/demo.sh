@@ -31,7 +31,7 @@ if [ -z "$(docker ps --quiet --filter "name=^${name}$")" ]; then
   step "starting the demo host $name (Debian 12, systemd)"
   # The options that run systemd here without --privileged (testbed/README.md).
   docker run --detach --name "$name" --hostname "$name" \
-    --cap-add SYS_ADMIN --cap-add NET_ADMIN --cgroupns=host --security-opt seccomp=unconfined \
+    --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE --cgroupns=host --security-opt seccomp=unconfined \
     --volume /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
     --volume "$PWD/$state/git:/srv/git:ro" \
     --publish "127.0.0.1:$port:443" \

@@ -16,7 +16,7 @@ import os
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 
 FIELDS = ("who", "ref", "commit", "previous_commit", "release_id", "started", "duration", "outcome", "job_id")
-OUTCOMES = ("success", "unchanged", "failed", "rolled_back")
+OUTCOMES = ("success", "unchanged", "failed", "rolled_back", "interrupted")
 MODE = 0o640
 READ_BLOCK = 8192
 

@@ -28,9 +28,10 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import read_lock
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, read_last
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
 
-SYSTEMD_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
+SYSTEMD_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID")
 ENABLED_STATES = ("enabled", "enabled-runtime")
 UNKNOWN = "unknown"
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -69,9 +70,29 @@ def release_status(base):
     }
 
 
+def serving_release(base, pid, proc="/proc"):
+    """(release, error): the release process `pid` runs in ("" when it runs elsewhere or not at all), and why it is unknown.
+
+    gunicorn changes into `current` (--chdir) when it starts, and the kernel keeps the directory that
+    link led to then: /proc/<pid>/cwd names the release that serves, whatever `current` says now.
+    Reading another user's needs root with CAP_SYS_PTRACE (root on a host has it; docker drops it).
+    """
+    if not pid:
+        return "", None
+    link = os.path.join(proc, str(pid), "cwd")
+    try:
+        cwd = os.readlink(link)
+    except FileNotFoundError:
+        return "", None  # it ended meanwhile
+    except OSError as exc:
+        return "", "cannot read {0} ({1}), so what serves is unknown; this needs root with CAP_SYS_PTRACE".format(link, exc.strerror)
+    releases_dir = os.path.realpath(os.path.join(base, "releases"))
+    return (os.path.basename(cwd) if os.path.dirname(cwd) == releases_dir else ""), None
+
+
 def _unknown_service(unit, error):
     return {"unit": unit, "load_state": UNKNOWN, "active_state": UNKNOWN, "sub_state": UNKNOWN, "unit_file_state": UNKNOWN,
-            "enabled": None, "error": error}
+            "enabled": None, "main_pid": 0, "error": error}
 
 
 def service_status(unit, run_command=None, which=shutil.which):
@@ -95,6 +116,7 @@ def service_status(unit, run_command=None, which=shutil.which):
         "sub_state": properties.get("SubState") or UNKNOWN,
         "unit_file_state": unit_file_state,
         "enabled": unit_file_state in ENABLED_STATES,
+        "main_pid": int(properties.get("MainPID") or 0),
         "error": None,
     }
     if result["load_state"] != "loaded":
@@ -217,11 +239,31 @@ def probe_health(url, connect_address="127.0.0.1", timeout=5.0, now=None, clock=
     return health, certificate, warnings
 
 
+def serving_state(base, current_id, service):
+    """serving (the release the service's main process runs in, "" when unknown), its commit, whether it is not `current`, and serving_error."""
+    serving, error = serving_release(base, service["main_pid"]) if service else ("", None)
+    marker = read_marker(os.path.join(base, "releases", serving)) if serving else None
+    return {"serving": serving, "serving_commit": (marker or {}).get("commit") or "", "serving_mismatch": bool(serving) and serving != current_id,
+            "serving_error": error}
+
+
+def serving_warnings(unit, state):
+    """What a person should know about what serves (a state with serving_state()): a mismatch with `current`, or why it is unknown."""
+    if state["serving_error"]:
+        return [state["serving_error"]]
+    if not state["serving_mismatch"]:
+        return []
+    return ["{0} runs release {1}, but current points at {2}: a deploy stopped between its switch and its restart; deploy again to serve {2}".format(
+        unit, state["serving"], state["current"])]
+
+
 def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeout=5.0, run_command=None, which=shutil.which, now=None):
-    """Everything a status view needs: release_status(), service (None without unit), health and certificate (None without URL), warnings."""
+    """Everything a status view needs: release_status(), service (None without unit), serving_state(), health and certificate (None without URL), warnings."""
     result = release_status(base)
     result["service"] = service_status(unit, run_command, which) if unit else None
     result["health"], result["certificate"], result["warnings"] = None, None, []
     if health_url:
         result["health"], result["certificate"], result["warnings"] = probe_health(health_url, connect_address, timeout, now)
+    result.update(serving_state(base, result["current"], result["service"]))
+    result["warnings"] += serving_warnings(unit, result)
     return result

@@ -21,6 +21,7 @@ import grp
 import os
 import pwd
 import shutil
+import signal
 import time
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
@@ -30,7 +31,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import
     MIN_SECRET_LENGTH, Runner, hidden_forms, module_run_command, redacting, url_password)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks, read_secrets
-from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry
+from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry, read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
     GitAuth, GitMirror, chown_tree, create_release, find_release, read_marker, release_id as make_release_id, shared_links, utc_timestamp)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, prune, prune_plan
@@ -74,7 +75,7 @@ HEALTH_SPEC = dict(
     health_host=dict(type="str", default="localhost"),
     health_timeout=dict(type="float", default=60),
 )
-OUTCOMES = ["success", "unchanged", "failed", "rolled_back"]
+OUTCOMES = ["success", "unchanged", "failed", "rolled_back", "interrupted"]
 PHASES = ["all", "build", "activate"]
 
 
@@ -104,9 +105,24 @@ def hiding_secrets(module):
     return redacting(module_run_command(module), secrets.values())
 
 
+def _warn(module, result):
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+
+
 def run_as_module(module, step):
-    """A step module's whole work: exit `module` with what `step` returns for its parameters, or fail it."""
-    run_module(module, lambda module: step(Call(module.params, module.check_mode, hiding_secrets(module))))
+    """A step module's whole work: exit `module` with what `step` returns for its parameters, or fail it; `warnings` become the module's."""
+
+    def run(module):
+        try:
+            result = step(Call(module.params, module.check_mode, hiding_secrets(module)))
+        except DeployError as exc:
+            _warn(module, exc.details)
+            raise
+        _warn(module, result)
+        return result
+
+    run_module(module, run)
 
 
 def _current_id(base):
@@ -130,20 +146,42 @@ def serving_now(base):
 # ---------------------------------------------------------------------------------------------
 
 
+def _taken(changed, holder, taken_over, check_mode):
+    """The lock step's result; a takeover is said as a warning too."""
+    result = {"changed": changed, "holder": holder, "taken_over": taken_over, "warnings": []}
+    if taken_over:
+        result["warnings"].append("{0} the deploy lock of {1} (holder id {2}): {3}; its deploy is {4} as interrupted".format(
+            "would take over" if check_mode else "took over", taken_over.get("owner"), taken_over.get("holder_id"), taken_over["reason"],
+            "would be recorded" if check_mode else "recorded"))
+    return result
+
+
 def lock(call):
-    """Take (present), give back (absent) or break (broken) the deploy lock."""
+    """Take (present), give back (absent) or break (broken) the deploy lock.
+
+    Taking it over from a holder whose process is gone (see _lock) records that holder's deploy as
+    interrupted and returns the holder as `taken_over`. With the internal parameter `process`, the
+    caller's process holds the lock; `lock_details` go into the lock for such a record.
+    """
     params = call.params
     path = os.path.join(params["path"], "deploy.lock")
     holder = _lock.read_lock(path)
     state = params["state"]
     if state == "present":
-        if holder is not None and not (holder and params["holder_id"] and holder.get("holder_id") == params["holder_id"]):
-            raise DeployError("deploy lock {0} is held by {1}; wait for that deploy, or break the lock if it is stale".format(path, _lock.describe(holder)),
-                              details={"lock": path, "holder": holder})
-        if call.check_mode or holder is not None:
-            return {"changed": holder is None, "holder": holder}
-        changed, holder = _lock.acquire(path, params["owner"], params["holder_id"], params["job_id"])
-        return {"changed": changed, "holder": holder}
+        process = params.get("process", False)
+        mine = bool(holder) and bool(params["holder_id"]) and holder.get("holder_id") == params["holder_id"]
+        gone = "" if holder is None or mine else _lock.holder_gone(holder)
+        if holder is not None and not mine and not gone:
+            raise _lock.refusal(path, holder)
+        if call.check_mode:
+            return _taken(not mine, holder, dict(holder, reason=gone) if gone else None, call.check_mode)
+        if mine:
+            # The same run's next phase: its process holds the lock now (or, between tasks, none).
+            return _taken(False, _lock.update(path, params["holder_id"], **_lock.process_fields(process)), None, False)
+        changed, holder = _lock.acquire(path, params["owner"], params["holder_id"], params["job_id"], process=process, details=params.get("lock_details"))
+        if holder.get("took_over"):
+            record_interrupted(params["path"], holder["took_over"])
+        return _taken(changed, holder, holder.get("took_over"), False)
     if state == "absent":
         if holder is not None and holder.get("holder_id") != params["holder_id"]:
             raise DeployError("deploy lock {0} is held by {1}, not by {2}; not releasing it".format(path, _lock.describe(holder), params["holder_id"]),
@@ -311,6 +349,22 @@ def record(call):
     return {"changed": True, "entry": entry, "diff": {"before": "", "after": "{0}\n".format(entry)}}
 
 
+def record_interrupted(base, stale):
+    """The record's line for the deploy of a lock holder whose process died, unless that deploy wrote its own.
+
+    What it was deploying (ref, commit, release) and what served when it started come from its lock;
+    its duration runs until this run found it dead.
+    """
+    path = os.path.join(base, "deploys.jsonl")
+    entry = make_entry(stale.get("owner"), stale.get("ref") or "", stale.get("commit") or "", stale.get("previous_commit") or "",
+                       stale.get("release_id") or "", utc_timestamp(stale.get("started") or stale["time"]), datetime.datetime.now(datetime.timezone.utc),
+                       "interrupted", stale.get("job_id"))
+    if any((line.get("who"), line.get("started")) == (entry["who"], entry["started"]) for line in read_last(path, 5)):
+        return None
+    append(path, entry)
+    return entry
+
+
 # ---------------------------------------------------------------------------------------------
 # The deploy as one call
 # ---------------------------------------------------------------------------------------------
@@ -323,7 +377,9 @@ class Deploy:
     prunes, records and gives the lock back. Phase `build` stops after the build and keeps the lock,
     so the caller can drain the host from its balancers; phase `activate` (same holder) does the rest.
     A failing step is recorded (`failed`, or `rolled_back` when the old release serves again), the
-    lock given back, and the error names the step. A held lock fails before anything happens.
+    lock given back, and the error names the step. A held lock fails before anything happens, unless
+    its holder's process is gone: then it is taken over, that deploy recorded as `interrupted`, and a
+    warning says so. While it runs, this process holds the lock; the lock names what it deploys.
     """
 
     def __init__(self, call):
@@ -331,6 +387,7 @@ class Deploy:
         self.params = call.params
         self.steps = {}
         self.step = None
+        self.warnings = []
         self.previous_id, self.previous_commit = serving_now(self.params["path"])
 
     def run_step(self, name, function, **params):
@@ -345,7 +402,7 @@ class Deploy:
         params, phase = self.params, self.params["phase"]
         self._check_host()
         try:
-            self.run_step("lock", lock, state="present", owner=params["who"])
+            self._take_lock()
         except DeployError as exc:
             # Someone else's deploy: nothing to record, and the lock is not ours to give back.
             raise DeployError("lock step: {0}".format(exc.message), details=dict(exc.details, step="lock", recorded=False))
@@ -354,13 +411,30 @@ class Deploy:
         except DeployError as exc:
             self._record_failure(exc)
             self._give_lock_back()
-            raise DeployError("{0} step: {1}".format(self.step, exc.message), details=dict(exc.details, step=self.step, recorded=not self.call.check_mode))
+            raise DeployError("{0} step: {1}".format(self.step, exc.message), details=dict(
+                exc.details, step=self.step, recorded=not self.call.check_mode, lock_taken_over=self.steps["lock"]["taken_over"], warnings=self.warnings))
         except BaseException:
             self._give_lock_back()
             raise
         if phase != "build":
             self._give_lock_back()
-        return outcome
+        elif not self.call.check_mode:
+            # Kept for the activate phase: between the tasks no process holds it, so it never looks abandoned.
+            self._note_in_lock(**_lock.process_fields(False))
+        return dict(outcome, lock_taken_over=self.steps["lock"]["taken_over"], warnings=self.warnings)
+
+    def _take_lock(self):
+        details = {"ref": self._ref(), "started": self.params["timestamp"], "previous_commit": self.previous_commit}
+        taken = self.run_step("lock", lock, state="present", owner=self.params["who"], process=True, lock_details=details)
+        self.warnings += taken.pop("warnings")
+        stale = taken["taken_over"] or {}
+        current = read_marker(os.path.join(self.params["path"], "releases", self.previous_id)) if self.previous_id else None
+        if stale.get("release_id") == self.previous_id and (current or {}).get("state") != "good":
+            # Its switch never finished (no restart proved it): what served before that run is the previous commit.
+            self.previous_commit = stale.get("previous_commit") or ""
+
+    def _note_in_lock(self, **fields):
+        _lock.update(os.path.join(self.params["path"], "deploy.lock"), self.params["holder_id"], **fields)
 
     def _check_host(self):
         """What the deploy role prepares and the gunicorn role writes, checked before the lock: one
@@ -383,7 +457,11 @@ class Deploy:
         if phase == "activate" and not (release_id or params["rollback"]):
             raise DeployError("phase activate needs the release_id the build phase returned")
         if phase != "activate" and not params["rollback"]:
-            release_id = self.run_step("release", release)["release_id"]
+            made = self.run_step("release", release)
+            release_id = made["release_id"]
+            if not self.call.check_mode:
+                # What an interrupted run was deploying, for the record the next run writes.
+                self._note_in_lock(release_id=release_id, commit=made["commit"])
             self.run_step("build", build, release_id=release_id)
         if phase == "build":
             return self._result()
@@ -396,10 +474,12 @@ class Deploy:
                                                           active["release_id"]))
         return self._result()
 
+    def _ref(self):
+        return "rollback" if self.params["rollback"] else self.params["ref"] or self.params["version"]
+
     def _entry(self, outcome, commit, release_id):
-        params = self.params
-        return {"ref": "rollback" if params["rollback"] else params["ref"] or params["version"], "commit": commit, "previous_commit": self.previous_commit,
-                "release_id": release_id, "started": params["timestamp"], "outcome": outcome}
+        return {"ref": self._ref(), "commit": commit, "previous_commit": self.previous_commit,
+                "release_id": release_id, "started": self.params["timestamp"], "outcome": outcome}
 
     def _record_failure(self, exc):
         if self.call.check_mode:
@@ -434,5 +514,14 @@ class Deploy:
 
 
 def deploy(call):
-    """The deploy module's work: see Deploy."""
-    return Deploy(call).run()
+    """The deploy module's work: see Deploy.
+
+    A controller that dies closes its SSH session, which hangs up the module's terminal (a tty is the
+    default for become): the deploy ignores that SIGHUP, as do the commands it starts, and runs to a
+    coherent end (switched or not, recorded, lock given back) instead of dying halfway.
+    """
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        return Deploy(call).run()
+    finally:
+        signal.signal(signal.SIGHUP, previous)

@@ -12,7 +12,8 @@ version_added: 0.1.0
 description:
   - Reads on the host, in one task (one SSH round trip), what a status view shows for one app in one environment.
   - From O(path), the release C(current) points to and its commit, the last entry of C(deploys.jsonl), the deploy lock's holder
-    and the rollback target; with O(unit), the systemd state of the app's service; with O(health_url), the answer to one GET of
+    and the rollback target; with O(unit), the systemd state of the app's service and the release its main process runs
+    (RV(serving), which is what serves, flagged when it is not C(current)); with O(health_url), the answer to one GET of
     that URL and the certificate the server presents for its name.
   - The GET goes to O(connect_address) on the URL's port, with the URL's host name as TLS SNI and as C(Host) header, so
     nginx answers from the server block of that name, as a browser reaching the name would see it, even where the name
@@ -28,8 +29,8 @@ extends_documentation_fragment:
 options:
   unit:
     description:
-      - The app's systemd service, for example C(shop-prod.service); its C(ActiveState), C(SubState) and C(UnitFileState)
-        come from C(systemctl show).
+      - The app's systemd service, for example C(shop-prod.service); its C(ActiveState), C(SubState), C(UnitFileState)
+        and C(MainPID) come from C(systemctl show).
       - Empty to skip; RV(service) is then null.
     type: str
     default: ""
@@ -85,6 +86,29 @@ rollback_target:
   description: The release a rollback would go back to; empty when there is none.
   returned: always
   type: str
+serving:
+  description:
+    - The release the service's main process runs in (its working directory, which gunicorn took from C(current) when
+      it started); empty without O(unit), when the service does not run, or when it runs outside the releases.
+    - This is what serves. It differs from RV(current) when a deploy stopped between its switch and its restart; then
+      RV(serving_mismatch) is true and a warning says so.
+  returned: always
+  type: str
+  sample: 20261122T190507Z-1a2b3c4
+serving_commit:
+  description: The commit of RV(serving); empty when that is empty.
+  returned: always
+  type: str
+serving_mismatch:
+  description: Whether the service runs another release than RV(current).
+  returned: always
+  type: bool
+serving_error:
+  description:
+    - Why RV(serving) is unknown although the service runs, also given as a warning; null otherwise.
+    - Reading the working directory of the app user's process needs root with C(CAP_SYS_PTRACE), which root on a host has.
+  returned: always
+  type: str
 last_deploy:
   description: The last entry of C(deploys.jsonl), or null when nothing was recorded.
   returned: always
@@ -112,7 +136,7 @@ last_deploy:
       description: Seconds the deploy took.
       type: float
     outcome:
-      description: One of C(success), C(unchanged), C(failed), C(rolled_back).
+      description: One of C(success), C(unchanged), C(failed), C(rolled_back), C(interrupted) (a deploy whose process died, recorded by the next run).
       type: str
     job_id:
       description: The job that ran it, when one was given.
@@ -146,6 +170,9 @@ service:
     enabled:
       description: Whether the unit starts at boot (C(UnitFileState) C(enabled) or C(enabled-runtime)); null when unknown.
       type: bool
+    main_pid:
+      description: systemd's C(MainPID); C(0) when the service does not run or the state is unknown.
+      type: int
     error:
       description: Why the state is unknown or the unit is not loaded; null otherwise.
       type: str

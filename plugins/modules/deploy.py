@@ -22,7 +22,11 @@ description:
     the service record unless in check mode, the O(ssh_key) and O(known_hosts) files when given). Anything missing fails
     the task with step C(check), naming each, before anything changes or is recorded.
   - A failing step is recorded (C(failed), or C(rolled_back) when the previous release serves again), the lock is given
-    back, and the task fails naming the step. A lock held by another deploy fails the task before anything happens.
+    back, and the task fails naming the step. A lock held by another deploy fails the task before anything happens, unless
+    that deploy's process is gone; then the lock is taken over with a warning and that deploy recorded as C(interrupted)
+    (see M(stagecraft.webapp.deploy_lock)).
+  - A controller that dies hangs up the module's SSH session; the module ignores that hang-up and runs to its end,
+    switched or not, recorded, lock given back.
   - Check mode runs every step in check mode; the diff has one part per step that would change.
 author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
@@ -127,6 +131,10 @@ steps:
   description:
     - What each step that ran returned, by step (lock, release, build, activate, prune, record), as its own module returns it.
     - Each step's C(seconds) says how long it took.
+  returned: always
+  type: dict
+lock_taken_over:
+  description: The holder whose process was gone when this run took the lock over (its deploy is recorded as C(interrupted)); null otherwise.
   returned: always
   type: dict
 step:

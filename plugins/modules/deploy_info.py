@@ -11,6 +11,8 @@ short_description: Show the releases, the current one, the lock and the last dep
 version_added: 0.1.0
 description:
   - Reads the release markers, the C(current) link, C(deploy.lock) and the end of C(deploys.jsonl); changes nothing.
+  - With O(unit), also the release the app's service runs (RV(serving)), which is what serves; it differs from RV(current)
+    when a deploy stopped between its switch and its restart (RV(serving_mismatch), with a warning).
 author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
@@ -20,6 +22,10 @@ options:
     description: How many of the last deploys to return.
     type: int
     default: 10
+  unit:
+    description: The app's systemd service, for example C(shop-prod.service); empty to leave RV(serving) empty.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -48,6 +54,24 @@ releases:
   returned: always
   type: list
   elements: dict
+serving:
+  description:
+    - The release the main process of O(unit) runs in (its working directory, taken from C(current) when it started);
+      empty without O(unit), when it does not run or runs outside the releases.
+  returned: always
+  type: str
+serving_commit:
+  description: The commit of RV(serving); empty when that is empty.
+  returned: always
+  type: str
+serving_mismatch:
+  description: Whether the service runs another release than RV(current).
+  returned: always
+  type: bool
+serving_error:
+  description: Why RV(serving) is unknown although the service runs (its working directory could not be read); null otherwise.
+  returned: always
+  type: str
 lock:
   description: The holder of the deploy lock, or null when nobody holds it.
   returned: always
@@ -61,17 +85,24 @@ deploys:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import module_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
-from ansible_collections.stagecraft.webapp.plugins.module_utils._status import deploy_state
+from ansible_collections.stagecraft.webapp.plugins.module_utils._status import deploy_state, serving_warnings, service_status, serving_state
 
 
 def run(module):
-    return dict(deploy_state(module.params["path"], module.params["records"]), changed=False)
+    params = module.params
+    state = deploy_state(params["path"], params["records"])
+    service = service_status(params["unit"], module_run_command(module), module.get_bin_path) if params["unit"] else None
+    state.update(serving_state(params["path"], state["current"], service))
+    for warning in serving_warnings(params["unit"], state):
+        module.warn(warning)
+    return dict(state, changed=False)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(path=dict(type="path", required=True), records=dict(type="int", default=10)),
+        argument_spec=dict(path=dict(type="path", required=True), records=dict(type="int", default=10), unit=dict(type="str", default="")),
         supports_check_mode=True,
     )
     run_module(module, run)

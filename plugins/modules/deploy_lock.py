@@ -15,6 +15,11 @@ description:
   - C(present) takes it; taking it again with the same O(holder_id) changes nothing, anyone else fails with the
     holder's details. C(absent) gives it back, only for its holder. C(broken) removes a stale lock on purpose,
     optionally only when it is older than O(older_than) seconds.
+  - While the M(stagecraft.webapp.deploy) module runs, its process holds the lock, named exactly (pid, its start time
+    from C(/proc/<pid>/stat) and the host's boot id). When that process is gone (killed, or the host restarted), the next
+    C(present) takes the lock over by itself, with a warning, and writes the dead run's line to the deploy record with
+    the outcome C(interrupted). A lock whose process still runs, that another host holds, or that this module took (no
+    process holds it between the tasks of a run) still refuses; the message says which.
 author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
@@ -61,7 +66,13 @@ holder:
   description: Who holds the lock now (after C(present)), or held it (after C(absent) or C(broken)); null when unlocked.
   returned: always
   type: dict
-  sample: {owner: alice, host: web1, pid: 4242, time: "2026-11-22T19:05:07Z", job_id: null, holder_id: "20261122T190507Z"}
+  sample: {owner: alice, host: web1, pid: 4242, pid_start: 1234567, boot_id: 6f1c0a52-8a5b-4d5e-9a40-3c2b1d0e9f11,
+           time: "2026-11-22T19:05:07Z", job_id: null, holder_id: "20261122T190507Z"}
+taken_over:
+  description: After C(present), the holder whose process was gone and whose lock was taken over, with the C(reason); null otherwise.
+  returned: always
+  type: dict
+  sample: {owner: bob, host: web1, pid: 4100, holder_id: "20261122T180000Z-17", reason: its process 4100 no longer runs}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -43,10 +43,12 @@ options:
     type: str
     required: true
   outcome:
-    description: How it ended.
+    description:
+      - How it ended.
+      - C(interrupted) is written by the next run for a deploy whose process died holding the lock (see M(stagecraft.webapp.deploy_lock)).
     type: str
     required: true
-    choices: [success, unchanged, failed, rolled_back]
+    choices: [success, unchanged, failed, rolled_back, interrupted]
   job_id:
     description: The AWX / Automation Controller job id, if any.
     type: str

@@ -312,7 +312,8 @@ def held_lock(all_hosts, rollback):
     for each in all_hosts.values():
         each.run(f"printf '%s\\n' {shlex.quote(foreign)} > {BASE}/deploy.lock")
     refused = phase(all_hosts, deploy_version="deps")
-    broken = phase(all_hosts, deploy_version="deps", deploy_lock_break=True)
+    # As the docs say it, on the command line: the value is the string "true".
+    broken = phase(all_hosts, "-e", "deploy_lock_break=true", deploy_version="deps")
     return refused, broken
 
 
@@ -321,6 +322,7 @@ def test_a_held_lock_refuses_the_deploy_until_broken(inventory_name, held_lock, 
     (refused_recap, refused_seen), (broken_recap, seen) = refused.of(inventory_name), broken.of(inventory_name)
     assert refused_recap["failed"] == 1
     assert "held by someone-else on elsewhere" in refused.output
+    assert "its process runs on elsewhere, not on this host" in refused.output and "-e deploy_lock_break=true" in refused.output
     assert refused_seen["locked"] and refused_seen["serving"].get("commit") == commits["code"]
     assert broken_recap["failed"] == 0, broken.output[-3000:]
     assert seen["serving"].get("commit") == commits["deps"]
@@ -346,8 +348,71 @@ def private_repository(host_key_file: str) -> dict:
             "deploy_ssh_key": (ephemeral / "deploy_key").read_text(), "deploy_known_hosts": [" ".join(["127.0.0.1", *host_key])]}
 
 
+# Kills the deploy module's process once its lock names the commit it deploys (after the release
+# step, before the switch); bounded to 30 s.
+KILL_THE_HOLDER = f"""for i in $(seq 600); do
+  if grep -q '"commit"' {BASE}/deploy.lock 2>/dev/null; then
+    kill -9 "$(sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p' {BASE}/deploy.lock)"; exit; fi
+  sleep 0.05
+done"""
+
+
 @pytest.fixture(scope="session")
-def over_ssh(all_hosts, held_lock):
+def killed_holder(all_hosts, held_lock):
+    """A deploy of code whose module process is killed midway (kill -9 on the host), then a deploy of deps (what serves)."""
+    for each in all_hosts.values():
+        started = each.run(f"nohup sh -c {shlex.quote(KILL_THE_HOLDER)} > /dev/null 2>&1 &")
+        assert started.rc == 0, started.stderr
+    killed = phase(all_hosts, deploy_version="code")
+    left = {name: json.loads(each.file(f"{BASE}/deploy.lock").content_string) for name, each in all_hosts.items()}
+    next_run = phase(all_hosts, deploy_version="deps")
+    return killed, left, next_run
+
+
+def test_a_lock_left_by_a_killed_deploy_is_taken_over_and_that_deploy_recorded(inventory_name, killed_holder, commits):
+    killed, left, next_run = killed_holder
+    killed_recap, killed_seen = killed.of(inventory_name)
+    assert killed_recap["failed"] == 1 and killed_seen["locked"], killed.output[-3000:]
+    assert left[inventory_name]["commit"] == commits["code"]
+    recap, seen = next_run.of(inventory_name)
+    assert recap["failed"] == 0, next_run.output[-3000:]
+    assert "took over the deploy lock of" in next_run.output and f"its process {left[inventory_name]['pid']} no longer runs" in next_run.output
+    assert seen["serving"].get("commit") == commits["deps"] and not seen["locked"]
+    interrupted = seen["record"][-1]
+    assert (interrupted["outcome"], interrupted["ref"], interrupted["commit"], interrupted["previous_commit"]) == (
+        "interrupted", "code", commits["code"], commits["deps"])
+    # The killed run's controller recorded nothing itself: one line for that deploy.
+    assert [entry["outcome"] for entry in seen["record"] if entry["started"] == interrupted["started"]] == ["interrupted"]
+
+
+@pytest.fixture(scope="session")
+def interrupted_switch(all_hosts, killed_holder):
+    """`current` moved to the other good release without the restart that follows a switch, as a deploy killed right after it leaves it."""
+    moved = {}
+    for name, each in all_hosts.items():
+        serving_id = current(each)
+        moved[name] = next(release_id for release_id, release in releases(each).items() if release_id != serving_id and release["state"] == "good")
+        each.check_output(f"ln -sfn releases/{moved[name]} {BASE}/current.moved && mv -T {BASE}/current.moved {BASE}/current")
+    status, recap = run_playbook("../../playbooks/status.yml")
+    for name, each in all_hosts.items():
+        each.check_output(f"ln -sfn releases/{current_before(killed_holder, name)} {BASE}/current.moved && mv -T {BASE}/current.moved {BASE}/current")
+    return status, recap, moved
+
+
+def current_before(killed_holder, name):
+    return killed_holder[2].seen[name]["current"]
+
+
+def test_status_reports_the_release_that_serves_and_the_mismatch(inventory_name, interrupted_switch, killed_holder, commits):
+    status, recap, moved = interrupted_switch
+    assert recap[inventory_name]["failed"] == 0, (status.stdout + status.stderr)[-3000:]
+    text = " ".join(status.stdout.split())
+    assert f"serves commit {commits['deps'][:12]} (release {current_before(killed_holder, inventory_name)})" in text, text[-3000:]
+    assert f"MISMATCH: current points at {moved[inventory_name]}, which the service does not run" in text
+
+
+@pytest.fixture(scope="session")
+def over_ssh(all_hosts, interrupted_switch):
     """The same repository as a private one over SSH: a deploy key, and host keys that are checked."""
     refused = phase(all_hosts, **private_repository("deploy_key.pub"))  # any key but the host's
     accepted = phase(all_hosts, **private_repository("ssh_host_ed25519_key.pub"))

@@ -35,7 +35,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import acq
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, append, make_entry
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import GitMirror, create_release, release_id, set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._status import (
-    HealthTarget, app_status, certificate_info, deploy_state, probe_health, release_status, service_status,
+    HealthTarget, app_status, certificate_info, deploy_state, probe_health, release_status, service_status, serving_release,
 )
 from ansible_collections.stagecraft.webapp.plugins.module_utils._switch import switch
 
@@ -118,7 +118,7 @@ def test_without_systemctl_the_state_is_unknown_with_the_reason(tmp_path, monkey
     monkeypatch.setenv("PATH", str(tmp_path))
     service = service_status("shop-prod.service")
     assert service == {"unit": "shop-prod.service", "load_state": "unknown", "active_state": "unknown", "sub_state": "unknown",
-                       "unit_file_state": "unknown", "enabled": None, "error": service["error"]}
+                       "unit_file_state": "unknown", "enabled": None, "main_pid": 0, "error": service["error"]}
     assert "systemctl not found" in service["error"]
 
 
@@ -132,12 +132,14 @@ def fake_systemctl(folder: Path, rc: int, out: str, err: str = "") -> Path:
 
 
 @pytest.mark.parametrize("out, expected", [
-    ("LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n",
-     {"load_state": "loaded", "active_state": "active", "sub_state": "running", "unit_file_state": "enabled", "enabled": True, "error": None}),
-    ("ActiveState=failed\nSubState=failed\nUnitFileState=disabled\nLoadState=loaded\n",
-     {"load_state": "loaded", "active_state": "failed", "sub_state": "failed", "unit_file_state": "disabled", "enabled": False, "error": None}),
+    ("LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID=4242\n",
+     {"load_state": "loaded", "active_state": "active", "sub_state": "running", "unit_file_state": "enabled", "enabled": True, "main_pid": 4242,
+      "error": None}),
+    ("ActiveState=failed\nSubState=failed\nUnitFileState=disabled\nLoadState=loaded\nMainPID=0\n",
+     {"load_state": "loaded", "active_state": "failed", "sub_state": "failed", "unit_file_state": "disabled", "enabled": False, "main_pid": 0,
+      "error": None}),
     ("LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n",
-     {"load_state": "not-found", "active_state": "inactive", "sub_state": "dead", "unit_file_state": "", "enabled": False,
+     {"load_state": "not-found", "active_state": "inactive", "sub_state": "dead", "unit_file_state": "", "enabled": False, "main_pid": 0,
       "error": "systemd cannot load nosuch.service: LoadState=not-found"}),
 ])
 def test_systemctl_show_is_read(tmp_path, monkeypatch, out, expected):
@@ -145,7 +147,7 @@ def test_systemctl_show_is_read(tmp_path, monkeypatch, out, expected):
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     unit = "nosuch.service" if "not-found" in out else "shop-prod.service"
     assert service_status(unit) == dict(expected, unit=unit)
-    assert (tmp_path / "bin" / "argv").read_text().split() == ["show", "--property=LoadState,ActiveState,SubState,UnitFileState", "--", unit]
+    assert (tmp_path / "bin" / "argv").read_text().split() == ["show", "--property=LoadState,ActiveState,SubState,UnitFileState,MainPID", "--", unit]
 
 
 def test_a_failing_systemctl_is_an_unknown_state_with_its_message(tmp_path, monkeypatch):
@@ -167,6 +169,35 @@ def test_app_status_skips_what_it_is_not_asked(env):
     status = app_status(str(env.path))
     assert (status["service"], status["health"], status["certificate"], status["warnings"]) == (None, None, None, [])
     assert status["current"] == env.releases[1]
+    assert (status["serving"], status["serving_commit"], status["serving_mismatch"], status["serving_error"]) == ("", "", False, None)
+
+
+@pytest.fixture
+def service(env, tmp_path, monkeypatch):
+    """The app's service as gunicorn runs it: a process started in `current` (--chdir), which systemd names as MainPID."""
+    process = subprocess.Popen(["sleep", "60"], cwd=str(env.path / "current"))
+    fake_systemctl(tmp_path / "bin", 0, "LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID={0}\n".format(
+        process.pid))
+    monkeypatch.setenv("PATH", "{0}{1}{2}".format(tmp_path / "bin", os.pathsep, os.environ["PATH"]))
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_what_serves_is_the_release_the_service_runs_in(env, service):
+    status = app_status(str(env.path), unit="shop-prod.service")
+    assert (status["serving"], status["serving_commit"], status["serving_mismatch"], status["warnings"]) == (
+        env.releases[1], env.commits[1], False, [])
+
+
+def test_a_switch_without_its_restart_shows_what_serves_and_the_mismatch(env, service):
+    """A deploy killed right after its switch: current names the new release, the service still runs the old one."""
+    switch(str(env.path / "current"), os.path.join("releases", env.releases[0]))
+    status = app_status(str(env.path), unit="shop-prod.service")
+    assert (status["current"], status["serving"], status["serving_commit"], status["serving_mismatch"]) == (
+        env.releases[0], env.releases[1], env.commits[1], True)
+    assert status["warnings"] == ["shop-prod.service runs release {0}, but current points at {1}: a deploy stopped between its switch and its "
+                                  "restart; deploy again to serve {1}".format(env.releases[1], env.releases[0])]
 
 
 # The health check
@@ -345,7 +376,8 @@ def test_a_timeout_that_is_not_one_is_refused(timeout):
 def test_app_status_puts_it_together(env, https, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
     status = app_status(str(env.path), unit="shop-prod.service", health_url=f"https://{NAME}:{https.port}/healthz", now=NOW)
-    assert sorted(status) == ["certificate", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "service", "warnings"]
+    assert sorted(status) == ["certificate", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "service", "serving",
+                              "serving_commit", "serving_error", "serving_mismatch", "warnings"]
     assert (status["current_commit"], status["service"]["active_state"], status["health"]["status"], status["certificate"]["days_left"]) == (
         env.commits[1], "unknown", 200, 45)
 
@@ -380,3 +412,20 @@ def test_deploy_info_reports_as_before(env):
     assert result["changed"] is False
     assert (result["current"], result["rollback_target"], result["lock"], result["deploys"]) == (env.releases[1], env.releases[0], env.holder, env.entries)
     assert [release["release_id"] for release in result["releases"]] == env.releases
+
+
+def test_a_working_directory_that_cannot_be_read_makes_what_serves_unknown_saying_why(env, tmp_path):
+    """On a host, EACCES for root without CAP_SYS_PTRACE (a docker container's default); here, a cwd that is no link."""
+    proc = tmp_path / "proc"
+    (proc / "4242").mkdir(parents=True)
+    (proc / "4242" / "cwd").write_text("")
+    assert serving_release(str(env.path), 4242, proc=str(proc)) == (
+        "", "cannot read {0}/4242/cwd (Invalid argument), so what serves is unknown; this needs root with CAP_SYS_PTRACE".format(proc))
+    assert serving_release(str(env.path), 4243, proc=str(proc)) == ("", None)  # ended meanwhile
+
+
+def test_deploy_info_with_the_unit_names_what_serves_and_the_mismatch(env, service):
+    switch(str(env.path / "current"), os.path.join("releases", env.releases[0]))
+    result = ansible("stagecraft.webapp.deploy_info", f"path={env.path} unit=shop-prod.service")
+    assert (result["current"], result["serving"], result["serving_commit"], result["serving_mismatch"]) == (
+        env.releases[0], env.releases[1], env.commits[1], True)

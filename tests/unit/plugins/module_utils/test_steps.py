@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,9 @@ import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
-    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, RELEASE_SPEC, Call, deploy, serving_now)
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, RELEASE_SPEC, Call, deploy, lock, serving_now)
 
 TIME = "20261122T190507Z"
 
@@ -191,3 +193,88 @@ def test_a_secret_too_short_to_hide_is_named_in_a_warning(base, tmp_path):
     answer, dummy = run_module("build", {"path": str(base), "release_id": "none", "env_file": str(env_file)}, tmp_path)
     # ansible-core 2.19 sends each warning as an event.
     assert [warning["event"]["msg"] for warning in answer["warnings"]] == ["secrets shorter than 4 characters are not hidden in output: PIN"]
+
+
+# Interrupted deploys: the deploy process killed, or its controller gone.
+
+COLLECTIONS = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4, "collections")
+DEPLOY_IN_A_PROCESS = """
+import json, sys
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
+from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import Call, deploy
+try:
+    deploy(Call(json.loads(sys.argv[1]), False, subprocess_run_command))
+except DeployError as exc:
+    print(exc.message)
+"""
+
+
+def deploy_in_a_process(params, after_build):
+    """The deploy module's work in a process of its own, as on a host; `after_build` is a hook command that signals it ($PPID)."""
+    hooks = dict(params["hooks"], after_build=[after_build])
+    return subprocess.run([sys.executable, "-c", DEPLOY_IN_A_PROCESS, json.dumps(dict(params, hooks=hooks))], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=300, check=False)
+
+
+@pytest.fixture
+def main_serves(params, base, origin_without_network):
+    """main's release made and pointed at by `current`, as a switch leaves it (the stand-in systemd cannot start it)."""
+    built = run(dict(params, phase="build", holder_id="run-0"))
+    lock(Call(dict(params, state="absent", holder_id="run-0"), False, subprocess_run_command))
+    os.symlink(os.path.join("releases", built["release_id"]), base / "current")
+    return built
+
+
+def test_a_deploy_killed_midway_is_taken_over_and_recorded_as_interrupted_by_the_next(params, base, origin_without_network, main_serves):
+    change = origin_without_network.commit("a change")
+    killed = deploy_in_a_process(dict(params, timestamp="20261122T200000Z"), "kill -9 $PPID")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    dead = json.loads((base / "deploy.lock").read_text())
+    assert (dead["owner"], dead["commit"]) == ("alice", change) and records(base) == []
+
+    with pytest.raises(DeployError) as failed:  # the stand-in systemd: the activate step fails
+        run(dict(params, who="bob", holder_id="run-2"))
+    assert failed.value.details["lock_taken_over"]["holder_id"] == params["holder_id"]
+    assert failed.value.details["warnings"] == [
+        "took over the deploy lock of alice (holder id {0}): its process {1} no longer runs; its deploy is recorded as interrupted".format(
+            params["holder_id"], dead["pid"])]
+    interrupted, own = records(base)
+    assert (interrupted["outcome"], interrupted["who"], interrupted["ref"], interrupted["started"]) == ("interrupted", "alice", "main", "2026-11-22T20:00:00Z")
+    assert (interrupted["commit"], interrupted["previous_commit"], interrupted["release_id"]) == (change, main_serves["commit"], dead["release_id"])
+    assert (own["who"], own["outcome"], own["previous_commit"]) == ("bob", "failed", main_serves["commit"])
+    assert not (base / "deploy.lock").exists()
+
+
+def test_a_deploy_whose_controller_hangs_up_finishes_records_and_gives_the_lock_back(params, base, origin_without_network):
+    """A controller that dies closes the SSH session: the module gets SIGHUP (its terminal hung up) and must carry on."""
+    finished = deploy_in_a_process(params, "kill -HUP $PPID")
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.startswith("activate step: ")  # it went on to the switch, which the stand-in systemd fails
+    assert [entry["outcome"] for entry in records(base)] == ["failed"]
+    assert not (base / "deploy.lock").exists()
+
+
+def test_the_build_phase_keeps_the_lock_naming_no_process(params, base, origin_without_network):
+    """Between the phases no process holds the lock: it must not look like a dead holder to another run."""
+    run(dict(params, phase="build"))
+    held = json.loads((base / "deploy.lock").read_text())
+    assert (held["pid"], held["pid_start"]) == (None, None)
+    with pytest.raises(DeployError, match="no process holds it between the tasks of a run"):
+        run(dict(params, holder_id="another-run"))
+
+
+def test_after_a_switch_killed_before_its_restart_the_previous_commit_is_what_served_before_it(params, base, origin_without_network, main_serves):
+    """The killed run left `current` on its release (not yet proved good): the next run's previous commit is main's, never its own."""
+    set_state(str(base / "releases" / main_serves["release_id"]), "good")
+    change = origin_without_network.commit("a change")
+    killed = deploy_in_a_process(dict(params, timestamp="20261122T200000Z"), "kill -9 $PPID")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    dead = json.loads((base / "deploy.lock").read_text())
+    (base / "current").unlink()
+    os.symlink(os.path.join("releases", dead["release_id"]), base / "current")  # its switch, without the restart
+
+    with pytest.raises(DeployError):  # the stand-in systemd: the activate step fails
+        run(dict(params, who="bob", holder_id="run-2"))
+    assert [(entry["outcome"], entry["commit"], entry["previous_commit"]) for entry in records(base)] == [
+        ("interrupted", change, main_serves["commit"]), ("failed", change, main_serves["commit"])]

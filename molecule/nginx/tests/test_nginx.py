@@ -374,7 +374,14 @@ def test_hardened_nginx_reloads_into_a_new_privileged_port_and_still_proxies(hos
     extra = "/etc/nginx/conf.d/zz-reload-check.conf"
     host.check_output(f"printf 'server {{ listen 81; return 200 \"reloaded\\\\n\"; }}\\n' > {extra} && systemctl reload nginx")
     try:
-        assert curl(host, "http://reload.test:81/")[2] == "reloaded\n"
+        # systemctl reload returns once the master has the signal; it binds the new port after.
+        answers = []
+        for attempt in range(20):
+            answers.append(curl(host, "http://reload.test:81/")[2])
+            if answers[-1] == "reloaded\n":
+                break
+            host.run("sleep 0.5")
+        assert answers[-1] == "reloaded\n", (answers, journal(host, "nginx.service"))
         assert curl(host, "https://shop.test/healthz", "--cacert", TEST_CA)[0] == 200, journal(host, "nginx.service")
         assert host.check_output("cat /run/nginx.pid") == master
     finally:

@@ -195,6 +195,46 @@ def test_static_file_that_does_not_exist_is_404(host):
     assert curl(host, "https://shop.test/static/nope.css", "--cacert", TEST_CA)[0] == 404
 
 
+def test_shared_directory_linked_into_the_release_is_served(host):
+    status, dummy, body, dummy = curl(host, "https://shop.test/media/hello.txt", "--cacert", TEST_CA)
+    assert (status, body) == (200, "shared media\n")
+
+
+# Each location kind the role renders: static (alias), SPA (alias, try_files), proxy, proxy with an
+# address list, the ACME challenges (root) and the maintenance page (exact alias). canary.txt lies
+# beside staticfiles/ and frontend/dist/ (prepare.yml): one level up, where the alias trap leads.
+LOCATIONS = ["https://shop.test/static/", "https://shop.test/app/", "https://shop.test/", "https://shop.test/internal/",
+             "http://shop.test/.well-known/acme-challenge/", "https://shop.test/.stagecraft-maintenance.html/"]
+CLIMBS = ["{name}../canary.txt", "{path}../canary.txt", "{name}..%2fcanary.txt", "{name}%2e%2e/canary.txt", "{path}%2e%2e/canary.txt",
+          "{path}%2e%2e%2fcanary.txt", "{path}..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+          "{name}../../../../../../../etc/passwd", "{path}%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+          "{path}.%2e/.%2e/.%2e/.%2e/.%2e/.%2e/.%2e/etc/passwd", "{path}%252e%252e%252fcanary.txt"]
+
+
+@pytest.mark.parametrize("location", LOCATIONS)
+def test_no_request_climbs_out_of_a_location(host, location):
+    path = location.split("shop.test", 1)[1]
+    for shape in CLIMBS:
+        url = location.split("shop.test", 1)[0] + "shop.test" + shape.format(path=path, name=path.rstrip("/"))
+        status, dummy, body, dummy = curl(host, url, "--cacert", TEST_CA, "--path-as-is")
+        assert "outside-canary" not in body and "root:x:0:0" not in body, (url, status, body[:200])
+
+
+def test_symlink_in_a_release_to_a_file_of_another_owner_is_not_served(host):
+    """A later release (owned by the app's user, as the deploy step leaves it) may bring a link
+    that leads out: nginx must not follow it, neither to a file nor as the served directory."""
+    release = host.check_output("readlink -f /srv/shop/prod/current")
+    host.check_output(f"ln -sfn /etc/passwd {release}/staticfiles/leak && chown -h shop-prod {release}/staticfiles/leak"
+                      f" && mv {release}/media {release}/media.away && ln -sfn /etc {release}/media && chown -h shop-prod {release}/media")
+    try:
+        for url in ("https://shop.test/static/leak", "https://shop.test/media/passwd"):
+            status, dummy, body, dummy = curl(host, url, "--cacert", TEST_CA)
+            assert "root:x:0:0" not in body and status in (403, 404), (url, status, body[:200])
+    finally:
+        host.run(f"rm -f {release}/staticfiles/leak {release}/media && mv {release}/media.away {release}/media")
+    assert curl(host, "https://shop.test/media/hello.txt", "--cacert", TEST_CA)[0] == 200
+
+
 # --- Proxy: WebSocket, limits, access --------------------------------------------------------
 
 def test_websocket_upgrade_through_the_proxy(host):
@@ -309,6 +349,56 @@ def test_forced_renewal_replaces_the_certificate_without_dropping_requests(host,
     assert summary["serials"][0] == before and summary["serials"][-1] == after, summary
 
 
+# --- nginx's own service, hardened ----------------------------------------------------------
+
+def test_nginx_service_exposure_is_at_most_5(host):
+    report = host.check_output("systemd-analyze security nginx.service --no-pager")
+    overall = [line for line in report.splitlines() if "Overall exposure level for nginx.service" in line]
+    assert overall, report[-2000:]
+    assert float(overall[0].split(":", 1)[1].split()[0]) <= 5.0, report
+
+
+def test_running_nginx_is_the_hardened_one(host):
+    """The drop-in reached the running master (a sandbox applies at start, not at reload)."""
+    assert "10-stagecraft-hardening.conf" in host.check_output("systemctl show nginx.service -p DropInPaths --value")
+    status = host.file(f"/proc/{host.check_output('cat /run/nginx.pid')}/status").content_string
+    assert "NoNewPrivs:\t1" in status, status
+    verify = host.run("systemd-analyze verify nginx.service")
+    assert "nginx.service.d" not in verify.stdout + verify.stderr, verify.stdout + verify.stderr
+
+
+def test_hardened_nginx_reloads_into_a_new_privileged_port_and_still_proxies(host):
+    """A reload after a config change: the master (root, sandboxed) binds a new port below 1024 and
+    the new workers still reach the app's unix socket under /run."""
+    master = host.check_output("cat /run/nginx.pid")
+    extra = "/etc/nginx/conf.d/zz-reload-check.conf"
+    host.check_output(f"printf 'server {{ listen 81; return 200 \"reloaded\\\\n\"; }}\\n' > {extra} && systemctl reload nginx")
+    try:
+        # systemctl reload returns once the master has the signal; it binds the new port after.
+        answers = []
+        for attempt in range(20):
+            answers.append(curl(host, "http://reload.test:81/")[2])
+            if answers[-1] == "reloaded\n":
+                break
+            host.run("sleep 0.5")
+        assert answers[-1] == "reloaded\n", (answers, journal(host, "nginx.service"))
+        assert curl(host, "https://shop.test/healthz", "--cacert", TEST_CA)[0] == 200, journal(host, "nginx.service")
+        assert host.check_output("cat /run/nginx.pid") == master
+    finally:
+        host.run(f"rm -f {extra} && systemctl reload nginx")
+    assert curl(host, "https://shop.test/healthz", "--cacert", TEST_CA)[0] == 200
+
+
+def test_hardened_nginx_reopens_and_writes_its_logs(host):
+    """What logrotate does (USR1): the master reopens the logs, which belong to www-data."""
+    marker = "log-check-" + host.check_output("cat /proc/sys/kernel/random/uuid")
+    assert curl(host, "https://shop.test/healthz", "--cacert", TEST_CA, "-H", f"X-Request-ID: {marker}")[0] == 200
+    host.check_output("kill -USR1 $(cat /run/nginx.pid)")
+    found = host.run(f"for attempt in $(seq 20); do grep -q {marker} /var/log/nginx/shop-prod.access.log && exit 0; sleep 0.5; done; exit 1")
+    assert found.rc == 0, host.run("tail -5 /var/log/nginx/error.log").stdout
+    assert host.run("grep -i 'permission denied' /var/log/nginx/error.log").rc == 1
+
+
 # --- nginx -t, idempotence, check mode, bad input --------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -403,6 +493,20 @@ BAD_INPUT = {
     "invalid server name": (
         {"nginx_app_name": "shop", "nginx_server_names": ["shop_test!"]},
         'nginx_server_names: "shop_test!" is not a valid host name'),
+    # A static location must serve from this app's release or shared directory only.
+    "static dir climbing out": (
+        {"nginx_app_name": "shop", "nginx_server_names": ["shop.test"],
+         "nginx_locations": [{"path": "/files/", "type": "static", "dir": "../../../../../etc"}, {"path": "/"}]},
+        'nginx_locations[0].dir "../../../../../etc" climbs with ".."'),
+    "static dir elsewhere": (
+        {"nginx_app_name": "shop", "nginx_server_names": ["shop.test"], "nginx_locations": [{"path": "/files/", "type": "spa", "dir": "/etc"}]},
+        'nginx_locations[0].dir "/etc" is outside this app\'s release and shared directories'),
+    "static dir linked out": (
+        {"nginx_app_name": "shop", "nginx_server_names": ["shop.test"], "nginx_locations": [{"path": "/files/", "type": "static", "dir": "etc-link"}]},
+        'nginx_locations[0].dir "etc-link" leads out of this app\'s release and shared directories through a symlink: on the host it is /etc'),
+    "static path without slash": (
+        {"nginx_app_name": "shop", "nginx_server_names": ["shop.test"], "nginx_locations": [{"path": "/static", "type": "static", "dir": "staticfiles"}]},
+        'nginx_locations[0].path "/static" must end with "/" for a static location'),
     "name and port of another app": (
         {"nginx_app_name": "clash", "nginx_server_names": ["www.shop.test"]},
         "nginx_server_names: www.shop.test on port 80, 443 is already served by shop-prod"),

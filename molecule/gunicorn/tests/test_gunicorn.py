@@ -78,12 +78,12 @@ def test_configured_worker_count_runs(host, app):
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_unit_is_a_notify_service_that_restarts_on_failure(host, app):
+def test_unit_is_a_notify_service_that_restarts_after_any_number_of_crashes(host, app):
     unit = APPS[app]["unit"]
     props = dict(line.split("=", 1) for line in host.check_output(
-        f"systemctl show -p Type -p Restart -p User -p NotifyAccess -p ActiveState -p UnitFileState {unit}").splitlines())
+        f"systemctl show -p Type -p Restart -p StartLimitIntervalUSec -p User -p NotifyAccess -p ActiveState -p UnitFileState {unit}").splitlines())
     assert props == {
-        "Type": "notify", "Restart": "on-failure", "User": f"{app}-prod", "NotifyAccess": "main",
+        "Type": "notify", "Restart": "always", "StartLimitIntervalUSec": "0", "User": f"{app}-prod", "NotifyAccess": "main",
         "ActiveState": "active", "UnitFileState": "enabled",
     }, journal(host, unit)
 

@@ -449,4 +449,3 @@ def test_private_repository_over_ssh_with_checked_host_keys(host, inventory_name
     assert task_outcomes(accepted.output)["stagecraft.webapp.deploy : Write the git server's host keys"] == {"changed"}
     secret_line = private_key.splitlines()[1]
     assert secret_line not in refused.output and secret_line not in accepted.output
-

@@ -109,15 +109,19 @@ class Health:
         finally:
             connection.close()
 
+    def answer(self, target):
+        """One request; (whether it answered the expected status, "HTTP <status>" or the error text)."""
+        status, error = self.ask(target)
+        return status == self.status, "HTTP {0}".format(status) if status is not None else error
+
     def wait(self, target, still_running=None, sleep=time.sleep, clock=time.monotonic):
         """Probe until the expected status, the deadline, or `still_running()` says the server died."""
         started = clock()
         attempts, last = 0, None
         while True:
             attempts += 1
-            status, error = self.ask(target)
-            last = "HTTP {0}".format(status) if status is not None else error
-            if status == self.status:
+            healthy, last = self.answer(target)
+            if healthy:
                 return {"healthy": True, "answer": last, "attempts": attempts, "seconds": round(clock() - started, 2)}
             if clock() - started >= self.timeout or (still_running is not None and not still_running()):
                 return {"healthy": False, "answer": last, "attempts": attempts, "seconds": round(clock() - started, 2)}
@@ -209,6 +213,22 @@ class Activator:
         self.hooks.run("after_switch", release_path, venv_path)
         return result
 
+    def prove_serving(self, release_id, check_mode=False):
+        """Nothing to switch: the service must still answer. One request; when it does not answer as expected (a crash
+        loop's dead end, a stopped unit), the service and its socket are reset, started and probed again, or this raises.
+        `repaired` says whether a repair was made (in check mode: would be)."""
+        healthy, answer = self.health.answer(self.record.service_target())
+        outcome = {"healthy": healthy, "answer": answer, "repaired": not healthy}
+        if healthy or check_mode:
+            return outcome
+        outcome["repair"] = self._restart_and_prove()
+        if not outcome["repair"]["healthy"]:
+            raise DeployError(
+                "release {0} is current but {1} does not answer its health check ({2}); a restart did not help ({3}). Last log lines: {4}".format(
+                    release_id, self.record.unit, answer, self._verdict(outcome["repair"]), " | ".join(outcome["repair"]["journal"][-5:])),
+                details={"release_id": release_id, "service": outcome, "repair": outcome["repair"], "rolled_back": False})
+        return outcome
+
     def _prove_candidate(self, release_id):
         unit, sock = self.record.candidate(release_id)
         since = self.clock()
@@ -238,10 +258,11 @@ class Activator:
         since = self.clock()
         outcome = None
         try:
-            # A deploy's restarts count towards the unit's StartLimitBurst like crashes do; a
-            # deliberate restart must not find the service refused for having been restarted.
+            # A unit left failed (by a start limit, or a socket whose service failed) refuses to
+            # start until it is reset; a deliberate restart must not find it so.
             self.systemd.act("reset-failed", self.record.unit)
             if self.record.socket_unit:
+                self.systemd.act("reset-failed", self.record.socket_unit)
                 self.systemd.act("start", self.record.socket_unit)
             self.systemd.act("restart", self.record.unit)
         except DeployError as exc:

@@ -303,7 +303,7 @@ def activate(call):
     base = params["path"]
     if call.check_mode and not params["rollback"] and not os.path.isdir(os.path.join(base, "releases", params["release_id"] or ".")):
         # The release step would make this release in this run; activating it would change everything.
-        return {"changed": True, "release_id": params["release_id"], "previous_release_id": "", "commit": ""}
+        return {"changed": True, "release_id": params["release_id"], "previous_release_id": "", "commit": "", "repaired": False}
     runner = Runner(call.run_command)
     hooks = Hooks(runner, user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=base)
     health = Health(params["health_path"], params["health_status"], params["health_host"], params["health_timeout"])
@@ -313,10 +313,11 @@ def activate(call):
     result = {"release_id": release_id, "previous_release_id": current_id or "", "commit": commit_of(base, release_id),
               "diff": {"before": {"current": current_id or ""}, "after": {"current": release_id}}}
     if not activator.needed(release_id, current_id):
-        return dict(result, changed=False)
+        service = activator.prove_serving(release_id, call.check_mode)
+        return dict(result, changed=service["repaired"], repaired=service["repaired"], service=service)
     if call.check_mode:
-        return dict(result, changed=True)
-    return dict(result, changed=True, **activator.activate(release_id, current_id))
+        return dict(result, changed=True, repaired=False)
+    return dict(result, changed=True, repaired=False, **activator.activate(release_id, current_id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,8 +468,8 @@ class Deploy:
             return self._result()
         active = self.run_step("activate", activate, release_id=release_id)
         self.run_step("prune", prune_releases, protect=[active["release_id"]] if active["release_id"] else [])
-        # Only a run that changed something is a deploy worth a line.
-        changed = [self.steps[name]["changed"] for name in ("release", "build", "activate") if name in self.steps]
+        # Only a run that changed something is a deploy worth a line; restarting the release that serves is not a deploy.
+        changed = [self.steps[name]["changed"] for name in ("release", "build") if name in self.steps] + [active["changed"] and not active["repaired"]]
         if (phase == "activate" and params["built_changed"]) or any(changed):
             self.run_step("record", record, **self._entry("rolled_back" if params["rollback"] else "success", active.get("commit", ""),
                                                           active["release_id"]))
@@ -508,6 +509,7 @@ class Deploy:
             "commit": active.get("commit") or made.get("commit", ""),
             "previous_release_id": self.previous_id,
             "previous_commit": self.previous_commit,
+            "repaired": active.get("repaired", False),
             "steps": steps,
             "diff": {"before": before, "after": after},
         }

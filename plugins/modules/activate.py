@@ -22,7 +22,9 @@ description:
   - On success the release is marked C(good) and the hooks C(after_switch) run.
   - With O(rollback), activates the newest good release older than the current one (or the good release named by
     O(release_id)) through the same gate.
-  - Does nothing when the release is current and good already.
+  - When the release is current and good already, asks the service for its health check once. If it does not answer
+    O(health_status) (stopped, or left failed by systemd), resets the service and its socket, restarts it and probes it
+    again (RV(repaired)); the task fails when it still does not answer. In check mode it only says whether it would.
 author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
@@ -76,9 +78,16 @@ candidate:
   returned: when a release was activated
   type: dict
 service:
-  description: The health check of the service after the switch.
-  returned: when a release was activated
+  description:
+    - The health check of the service after the switch.
+    - When the release was current already, the one request that asked it (healthy, answer, repaired) and, after a
+      repair, the health check of the restarted service (repair).
+  returned: when a release was activated or was current already
   type: dict
+repaired:
+  description: Whether the current release's service did not answer its health check and was restarted (in check mode, would be).
+  returned: always
+  type: bool
 rolled_back:
   description: On failure, whether the previous release was put back and answers its health check.
   returned: on failure after the switch

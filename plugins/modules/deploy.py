@@ -16,6 +16,10 @@ description:
     one instead of seven.
   - With O(phase=all) it takes the lock, makes and builds the release (not for O(rollback)), activates it, prunes, records
     the deploy when something changed, and gives the lock back.
+  - When the release is current already (a pipeline's per-push run with nothing new), the activate step still asks the
+    service for its health check. A service that does not answer (stopped, or left failed by systemd) is reset and
+    restarted and must then answer, or the task fails saying so; RV(repaired) reports such a repair, which is not a deploy
+    and is not recorded.
   - With O(phase=build) it stops after the build and keeps the lock, so that the play can take the host out of its load
     balancers; O(phase=activate) with the same O(holder_id) does the rest.
   - Before it takes the lock it checks what the deploy role and the gunicorn role prepare (git unless nothing is fetched,
@@ -127,6 +131,11 @@ previous_commit:
   description: Its commit.
   returned: always
   type: str
+repaired:
+  description: Whether the release that was current already did not answer its health check and was restarted, and now answers
+    (in check mode, whether it would be restarted).
+  returned: always
+  type: bool
 steps:
   description:
     - What each step that ran returned, by step (lock, release, build, activate, prune, record), as its own module returns it.

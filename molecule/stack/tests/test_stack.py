@@ -306,7 +306,8 @@ def test_awx_deploys_prod_with_the_playbook_unchanged_and_records_its_job(stack,
     ("dev", "../../playbooks/prod.yml", {}, "this is the prod playbook, but the inventory gives"),
     ("prod", DEPLOY, {"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode"),
     ("prod", DEPLOY, {"stack_composition": "balanced", "deploy_maintenance": True}, "deploy_maintenance: the app hosts run no nginx"),
-], ids=["prod-selfsigned", "prod-plain-http", "prod-debug", "prod-dev-branch", "prod-public-app-port", "prod-no-socket-activation", "dev-open", "wrong-playbook",
+], ids=["prod-selfsigned", "prod-plain-http", "prod-debug", "prod-dev-branch", "prod-public-app-port", "prod-no-socket-activation", "dev-open",
+        "wrong-playbook",
         "bad-role-variable", "balanced-maintenance"])
 def test_bad_input_is_refused_before_anything_changes(stack, environment, playbook, extra_vars, message):
     before = stack.check_output("ls -l --time-style=+%s /srv/shop/*/current /etc/nginx/stagecraft/sites")

@@ -10,10 +10,11 @@ import threading
 import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
-from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner, subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import Call, activate, deploy
 
 RECORD = {"unit": "shop-prod.service", "listen": "tcp", "address": "0.0.0.0", "port": 8001, "socket": None, "socket_activation": True,
           "candidate_unit": "shop-prod@.service", "candidate_socket": "/run/shop-prod-%i/gunicorn.sock"}
@@ -157,3 +158,104 @@ def test_the_candidate_stops_while_the_service_restarts(tmp_path, server, monkey
     candidate = "shop-prod@{0}.service".format(ids[1])
     assert (bin_dir / "calls.txt").read_text().splitlines() == [
         "start " + candidate, "stop --no-block " + candidate, "reset-failed shop-prod.service", "restart shop-prod.service", "stop " + candidate]
+
+
+@pytest.fixture
+def serving_release(tmp_path, monkeypatch):
+    """A release that is current and good, and a service behind a real HTTP server on a Unix socket that
+    answers /healthz 200 once `up` exists, 503 before. Stand-in: a `systemctl` on PATH that logs its
+    arguments, says every unit is active, and creates `up` on a restart when `repairable` exists."""
+    ids = releases(tmp_path, ["good"])
+    os.symlink("releases/" + ids[0], str(tmp_path / "current"))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if (tmp_path / "up").exists() else 503)
+            self.end_headers()
+
+        def address_string(self):
+            return "unix"
+
+        def log_message(self, *args):
+            pass
+
+    httpd = UnixHTTPServer(str(tmp_path / "app.sock"), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text('#!/bin/sh\nhere="$(dirname "$0")"\necho "$*" >> "$here/calls.txt"\n'
+                                       'if [ "$1" = restart ] && [ -e "$here/../repairable" ]; then touch "$here/../up"; fi\necho active\n')
+    (bin_dir / "systemctl").chmod(0o755)
+    monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, os.environ["PATH"]))
+    record = ServiceRecord(dict(RECORD, listen="unix", socket=str(tmp_path / "app.sock")), "gunicorn.json")
+    yield ids[0], Activator(str(tmp_path), lambda: record, Health(timeout=0.5, interval=0.05), Runner(), Hooks())
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def systemctl_calls(tmp_path):
+    calls = tmp_path / "bin" / "calls.txt"
+    return calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_a_release_that_serves_is_asked_and_left_alone(tmp_path, serving_release):
+    release_id, activator = serving_release
+    (tmp_path / "up").touch()
+    assert activator.prove_serving(release_id) == {"healthy": True, "answer": "HTTP 200", "repaired": False}
+    assert systemctl_calls(tmp_path) == []
+
+
+def test_a_release_that_does_not_serve_is_repaired_and_proved(tmp_path, serving_release):
+    """The crash loop's dead end: a failed service and socket are reset, started, and proved."""
+    release_id, activator = serving_release
+    (tmp_path / "repairable").touch()
+    outcome = activator.prove_serving(release_id)
+    assert (outcome["healthy"], outcome["answer"], outcome["repaired"]) == (False, "HTTP 503", True)
+    assert outcome["repair"]["healthy"] is True
+    assert systemctl_calls(tmp_path) == ["reset-failed shop-prod.service", "reset-failed shop-prod.socket", "start shop-prod.socket",
+                                         "restart shop-prod.service"]
+
+
+def test_a_release_that_a_repair_cannot_heal_fails_loudly(tmp_path, serving_release):
+    release_id, activator = serving_release
+    with pytest.raises(DeployError, match=r"release {0} is current but shop-prod.service does not answer its health check \(HTTP 503\); "
+                                          r"a restart did not help \(GET /healthz answered HTTP 503".format(release_id)) as failed:
+        activator.prove_serving(release_id)
+    assert failed.value.details["repair"]["healthy"] is False
+
+
+def test_check_mode_says_a_repair_is_needed_and_touches_nothing(tmp_path, serving_release):
+    release_id, activator = serving_release
+    outcome = activator.prove_serving(release_id, check_mode=True)
+    assert (outcome["healthy"], outcome["repaired"]) == (False, True)
+    assert systemctl_calls(tmp_path) == []
+
+
+@pytest.mark.parametrize("up, changed, repaired", [(True, False, False), (False, True, True)])
+def test_the_activate_step_proves_a_current_release_serves(tmp_path, serving_release, up, changed, repaired):
+    """The per-push deploy of an unchanged version: never 'unchanged' for a service that does not answer."""
+    release_id, unused_activator = serving_release
+    (tmp_path / "repairable").touch()
+    if up:
+        (tmp_path / "up").touch()
+    record = tmp_path / "gunicorn.json"
+    record.write_text(json.dumps(dict(RECORD, listen="unix", socket=str(tmp_path / "app.sock"))))
+    params = dict(path=str(tmp_path), release_id=release_id, rollback=False, service_record=str(record), user=None, env_file=None, hooks={},
+                  health_path="/healthz", health_status=200, health_host="localhost", health_timeout=1.0)
+    done = activate(Call(params, False, subprocess_run_command))
+    assert (done["changed"], done["repaired"], done["service"]["repaired"]) == (changed, repaired, repaired)
+    assert (tmp_path / "up").exists()
+
+
+def test_a_deploy_that_repairs_the_serving_release_says_so_and_records_no_deploy(tmp_path, serving_release):
+    release_id, unused_activator = serving_release
+    (tmp_path / "repairable").touch()
+    record = tmp_path / "gunicorn.json"
+    record.write_text(json.dumps(dict(RECORD, listen="unix", socket=str(tmp_path / "app.sock"))))
+    params = dict(path=str(tmp_path), phase="activate", release_id=release_id, rollback=False, built_changed=False, service_record=str(record),
+                  holder_id="run-1", who="alice", job_id=None, ref="main", version="main", timestamp="20261122T190507Z", ssh_key=None,
+                  known_hosts=None, user=None, env_file=None, hooks={}, health_path="/healthz", health_status=200, health_host="localhost",
+                  health_timeout=1.0, keep=5)
+    done = deploy(Call(params, False, subprocess_run_command))
+    assert (done["changed"], done["repaired"], done["release_id"]) == (True, True, release_id)
+    assert "record" not in done["steps"] and not (tmp_path / "deploys.jsonl").exists()

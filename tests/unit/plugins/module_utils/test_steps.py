@@ -17,6 +17,7 @@ import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
     APP_SPEC, BUILD_SPEC, HEALTH_SPEC, RELEASE_SPEC, Call, deploy, lock, serving_now)
@@ -278,3 +279,19 @@ def test_after_a_switch_killed_before_its_restart_the_previous_commit_is_what_se
         run(dict(params, who="bob", holder_id="run-2"))
     assert [(entry["outcome"], entry["commit"], entry["previous_commit"]) for entry in records(base)] == [
         ("interrupted", change, main_serves["commit"]), ("failed", change, main_serves["commit"])]
+
+
+def test_a_current_release_whose_service_cannot_be_repaired_fails_loudly(params, base, origin_without_network):
+    """The per-push deploy of the version that is current already, with a service that does not answer and
+    cannot be started (the stand-in systemctl knows no unit): a failure that says so, recorded, never 'unchanged'."""
+    built = run(dict(params, phase="build"))
+    release = base / "releases" / built["release_id"]
+    marker = json.loads((release / MARKER).read_text())
+    (release / MARKER).write_text(json.dumps(dict(marker, state="good")))
+    os.symlink("releases/" + built["release_id"], str(base / "current"))
+    with pytest.raises(DeployError, match=r"activate step: release {0} is current but shop-prod.service does not answer its health check "
+                                          r"\(FileNotFoundError.*a restart did not help".format(built["release_id"])) as failed:
+        run(dict(params, phase="activate", release_id=built["release_id"]))
+    assert failed.value.details["recorded"] is True
+    assert not (base / "deploy.lock").exists()
+    assert [(entry["outcome"], entry["release_id"]) for entry in records(base)] == [("failed", built["release_id"])]

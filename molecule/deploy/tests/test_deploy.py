@@ -533,8 +533,8 @@ def secrets_printed(all_hosts, over_ssh):
     From the private repository as over_ssh left it, so that each host stays as over_ssh's test reads it.
     """
     private = private_repository("ssh_host_ed25519_key.pub")
-    build = phase(all_hosts, "-v", **dict(private, deploy_version="broken-deps"), deploy_hooks={"before_build": ["env; exit 1"]})
-    migration = phase(all_hosts, **dict(private, deploy_version="unhealthy"), deploy_hooks={"before_switch": [MIGRATION]})
+    build = phase(all_hosts, "-v", **(private | {"deploy_version": "broken-deps", "deploy_hooks": {"before_build": ["env; exit 1"]}}))
+    migration = phase(all_hosts, **(private | {"deploy_version": "unhealthy", "deploy_hooks": {"before_switch": [MIGRATION]}}))
     status, recap = run_playbook("../../playbooks/status.yml")
     assert recap and not any(counts["failed"] for counts in recap.values()), output_tail(status)
     on_hosts = {name: each.run(f"grep -c {CANARY} {BASE}/deploys.jsonl; journalctl --no-pager | grep -c {CANARY}").stdout.split()

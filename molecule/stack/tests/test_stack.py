@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import changed_tasks, output_tail, role_part_tags, run_playbook
+from conftest import changed_tasks, forwarded_port, new_ssh_session, output_tail, role_part_tags, run_playbook, ssh_connection
 
 HERE = Path(__file__).resolve().parent
 INVENTORIES = HERE.parent / "inventories"
@@ -291,6 +291,27 @@ def test_awx_deploys_prod_with_the_playbook_unchanged_and_records_its_job(stack,
     record = last_deploy(stack, "prod")
     assert (record["job_id"], record["who"], record["ref"], record["commit"]) == (str(job_id), "awx-operator", "code", commits["code"])
     assert serving(stack, PROD, "--cacert", CA) == commits["code"]
+
+
+# --- Over SSH as users reach hosts: through a port that is not sshd's --------------------------
+
+def test_prod_over_ssh_through_a_forwarded_port_lets_a_new_connection_in(stack, tmp_path):
+    """The whole prod composition, firewall included, over SSH to 127.0.0.1:<some port> forwarded
+    to sshd's 22 (NAT, a cloud port forward, a bastion): port 22 stays open and a brand-new
+    connection gets in after the run, not only the session the run held."""
+    address = stack.check_output("hostname -I").split()[0]
+    with forwarded_port(address, 22) as port:
+        # An inventory of its own, not extra vars, which would send the tasks delegated to the
+        # controller over SSH too.
+        over_ssh = tmp_path / "over_ssh.yml"
+        over_ssh.write_text(json.dumps({"all": {"hosts": {stack.backend.get_hostname(): ssh_connection(port)}}}))
+        deployed, recap = run(DEPLOY, "prod", args=(f"--inventory={over_ssh}",))
+        session = new_ssh_session(port)
+    assert deployed.returncode == 0 and recap[next(iter(recap))]["failed"] == 0, output_tail(deployed)
+    assert "shop-prod (prod) https://shop.test/" in " ".join(deployed.stdout.split())
+    assert session.returncode == 0 and session.stdout.strip() == stack.check_output("hostname"), session.stderr
+    rules = stack.check_output("ufw status")
+    assert re.search(r"^22/tcp\s+LIMIT", rules, re.MULTILINE) and f"{port}/tcp" not in rules, rules
 
 
 # --- Bad input: refused before anything changes -------------------------------------------------

@@ -227,11 +227,16 @@ def release(call):
     releases_dir, shared_dir = os.path.join(base, "releases"), os.path.join(base, "shared")
     auth = GitAuth(ssh_key=params["ssh_key"], known_hosts=params["known_hosts"], token=params["token"], token_user=params["token_user"])
     mirror = GitMirror(os.path.join(base, "repo.git"), params["repo"], run_command=call.run_command, auth=auth)
-    ids = _owner_ids(params["owner"], params["group"])
+    # Only a real run makes files; in check mode on a new host the account is still to come.
+    ids = None if call.check_mode else _owner_ids(params["owner"], params["group"])
     previous_id, previous_commit = serving_now(base)
     result = {"previous_release_id": previous_id, "previous_commit": previous_commit}
 
-    if call.check_mode:
+    if call.check_mode and shutil.which("git") is None:
+        # A new host: the deploy role installs git in this very run; which commit the version
+        # names is known only then, and everything would be fetched and made.
+        result.update(release_id="", release_path="", commit="", kind="", created=True, fetched=True, changed=True)
+    elif call.check_mode:
         commit, fetched = _check_mode_answer(mirror, params["version"])
         if commit is None and not fetched:
             raise DeployError("ref {0!r} is not a branch, tag or commit of {1}".format(params["version"], params["repo"]))
@@ -270,14 +275,14 @@ def build(call):
     """Give the release its virtual environment (reused by dependency hash), the npm build and the build hooks."""
     params = call.params
     release_path = os.path.join(params["path"], "releases", params["release_id"])
-    hooks = Hooks(Runner(call.run_command), user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=params["path"])
-    builder = Builder(params["path"], hooks, python=params["python"], requirements=params["requirements"], pip_args=params["pip_args"],
-                      pip_env=params["pip_env"], npm_dir=params["npm_dir"] or None, npm_script=params["npm_script"])
     if not os.path.isdir(release_path):
         if call.check_mode:
             # The release step would make it in this run: everything would be built or linked.
             return {"changed": True, "venv": "", "venv_hash": "", "venv_built": True, "npm_built": bool(params["npm_dir"])}
         raise DeployError("release {0} does not exist in {1}".format(params["release_id"], params["path"]), details={"path": release_path})
+    hooks = Hooks(Runner(call.run_command), user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=params["path"])
+    builder = Builder(params["path"], hooks, python=params["python"], requirements=params["requirements"], pip_args=params["pip_args"],
+                      pip_env=params["pip_env"], npm_dir=params["npm_dir"] or None, npm_script=params["npm_script"])
     plan = builder.plan(release_path)
     if not call.check_mode:
         builder.build(release_path, plan)
@@ -443,7 +448,9 @@ class Deploy:
         params = self.params
         record = service_record_path(params)
         fetches = params["phase"] != "activate" and not params["rollback"]
-        missing = ["git is not installed (the deploy role installs it)"] if fetches and shutil.which("git") is None else []
+        # In check mode on a new host the deploy role has not installed git yet.
+        git_missing = fetches and not self.call.check_mode and shutil.which("git") is None
+        missing = ["git is not installed (the deploy role installs it)"] if git_missing else []
         # In check mode on a new host the gunicorn role has not written its record yet.
         if not self.call.check_mode and not os.path.isfile(record):
             missing.append("{0} does not exist (run the gunicorn role of this app and environment first)".format(record))

@@ -64,6 +64,13 @@ def environment_of(host, unit: str) -> list[str]:
     return host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
 
 
+def changed_since(marker: str) -> str:
+    """The command that lists what changed since `marker` was touched where the roles write: by
+    modification, or by change of owner or mode."""
+    return (f"find $(ls -d /etc /srv /var/lib/stagecraft /usr/local 2>/dev/null) \\( -newer {marker} -o -cnewer {marker} \\)"
+            " -not -path /etc/ld.so.cache")
+
+
 # --- What converge.yml left ---------------------------------------------------------------------
 
 def test_prod_answers_over_https_with_its_certificate_and_headers(stack, commits):
@@ -293,6 +300,24 @@ def test_awx_deploys_prod_with_the_playbook_unchanged_and_records_its_job(stack,
     assert serving(stack, PROD, "--cacert", CA) == commits["code"]
 
 
+# --- Check mode on a fresh host ---------------------------------------------------------------
+
+def test_check_mode_on_a_fresh_host_runs_to_the_end_shows_the_changes_and_makes_none(client):
+    """debian13 has nothing of ours (only the repository): --check --diff of the whole prod
+    composition goes through every role, says what each would change, and changes nothing."""
+    client.check_output("touch /run/check-marker")
+    checked, recap = run_playbook(DEPLOY, f"--inventory={INVENTORIES / 'prod'}", "--limit=debian13", "--check", "--diff")
+    assert checked.returncode == 0, output_tail(checked)
+    assert recap[client.backend.get_hostname()]["changed"] > 0
+    # Each role says what it would do; the gunicorn unit's diff is shown.
+    assert {"stagecraft.webapp.gunicorn : Write gunicorn.conf.py", "stagecraft.webapp.nginx : Install nginx.conf", "stagecraft.webapp.ufw : Install ufw",
+            "stagecraft.webapp.deploy : Make and build the release, then switch to it once healthy, prune and record",
+            } <= changed_tasks(checked.stdout)
+    assert "+ExecStart=/srv/shop/prod/current/.venv/bin/gunicorn" in checked.stdout
+    assert client.check_output(changed_since("/run/check-marker")) == ""
+    assert not client.exists("/srv/shop") and client.run("systemctl cat shop-prod.service").rc != 0
+
+
 # --- Over SSH as users reach hosts: through a port that is not sshd's --------------------------
 
 def test_prod_over_ssh_through_a_forwarded_port_lets_a_new_connection_in(stack, tmp_path):
@@ -319,10 +344,6 @@ def test_prod_over_ssh_through_a_forwarded_port_lets_a_new_connection_in(stack, 
 # A change the run would make if the input were good: gunicorn's config and nginx's site (the
 # roles that run first). A refusal must come before either reaches the host.
 LEGITIMATE_CHANGE = {"gunicorn_threads": 3, "nginx_client_max_body_size": "11m"}
-# What a refused run must leave as it was: everything the roles write, by modification or by
-# change of owner or mode (the marker is the run's start).
-CHANGED_SINCE = ("find /etc /srv /var/lib/stagecraft /usr/local \\( -newer /run/bad-input-marker -o -cnewer /run/bad-input-marker \\)"
-                 " -not -path '/etc/ld.so.cache'")
 TUNNEL = {"stack_tunnel": True, "ufw_profile": "tunnel", "nginx_tls_mode": "none", "cloudflared_mode": "token"}
 
 
@@ -331,7 +352,7 @@ def test_the_legitimate_change_alone_would_change_the_host(stack):
     checked, recap = run(DEPLOY, "prod", args=("--check",), **LEGITIMATE_CHANGE)
     assert checked.returncode == 0, output_tail(checked)
     assert {"Write gunicorn.conf.py", "Install the server block"} <= {task.split(" : ")[-1] for task in changed_tasks(checked.stdout)}
-    assert stack.check_output(CHANGED_SINCE) == ""
+    assert stack.check_output(changed_since("/run/bad-input-marker")) == ""
 
 
 @pytest.mark.parametrize(("environment", "playbook", "extra_vars", "message"), [
@@ -365,5 +386,5 @@ def test_bad_input_with_a_legitimate_change_is_refused_before_anything_changes(s
     assert refused.returncode != 0
     assert message in " ".join(output_tail(refused).split())
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
-    assert stack.check_output(CHANGED_SINCE) == ""
+    assert stack.check_output(changed_since("/run/bad-input-marker")) == ""
     assert "canary-password" not in refused.stdout + refused.stderr

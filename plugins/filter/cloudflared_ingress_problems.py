@@ -13,22 +13,25 @@ description:
   - Checks the C(ingress) rules of a locally managed Cloudflare Tunnel, and optionally the
     C(originRequest) defaults, against the rules of cloudflared's own ingress parser, so that
     a bad rule fails a play before anything reaches a host.
-  - Returns a list of messages, one per problem, each naming the rule by its number (the first
-    rule is 1, as in cloudflared's errors) and its hostname. An empty list means the rules are
-    fine.
+  - Returns a list of messages, one per problem, each naming the rule by its number and its
+    hostname. Rules are numbered from 1, as C(cloudflared tunnel ingress validate) numbers them
+    (C(cloudflared tunnel ingress rule URL) counts from 0). An empty list means the rules are fine.
   - "What is checked: there is at least one rule; the last rule, and only the last one, matches
     every request (no C(hostname) or C(*), and no C(path)); a hostname has no
     port, at most one C(*) and only as the whole first label (C(*.example.com)); a path is a
-    regular expression in Go's RE2 syntax; a service is a URL with a scheme and a host and no path
+    regular expression in Go's RE2 syntax (regexp/syntax, checked by a parser of that grammar, not
+    by Python's C(re)); a service is a URL with a scheme and a host and no path
     (C(http), C(https), C(ws), C(wss), C(tcp), C(ssh), C(rdp), C(smb)), or C(unix:/path),
-    C(unix+tls:/path), C(http_status:NNN), C(hello_world), C(bastion) or C(socks-proxy), and may be
-    left out only in C(bastionMode); C(originRequest) has only keys cloudflared knows, each of its
-    type (durations as strings such as C(30s))."
-  - "Stricter than cloudflared where it would accept what can only be a mistake: unknown keys
-    (cloudflared ignores them), a rule that never matches because an earlier rule takes all its
-    requests, a wildcard that is not a whole label, an unknown URL scheme (cloudflared proxies it
-    as raw TCP), a relative socket or CA path, a status outside 100-599, credentials, a query or a
-    fragment in a service URL, C(access.required) without C(teamName)."
+    C(unix+tls:/path), C(http_status:NNN), C(hello_world) (or C(hello-world)), C(bastion) or
+    C(socks-proxy), and may be left out only in C(bastionMode); C(originRequest) has only keys
+    cloudflared knows, each of its type (durations as strings such as C(30s); C(ipRules) prefixes
+    in CIDR form)."
+  - "Stricter than cloudflared where it would accept what can only be a mistake, and the message
+    says so: unknown keys (cloudflared ignores them), a rule that never matches because an earlier
+    rule takes all its requests, a wildcard that is not a whole label, a hostname that is an IPv6
+    address, ends with a dot or is no DNS name (a label over 63 characters), an unknown URL scheme
+    (cloudflared proxies it as raw TCP), a relative socket or CA path, a status outside 100-599,
+    credentials, a query or a fragment in a service URL, C(access.required) without C(teamName)."
 positional: origin_request
 options:
   _input:
@@ -79,7 +82,8 @@ _value:
   type: list
   elements: string
   sample:
-    - 'ingress rule 2 (api.example.com): path: "*/v1" is not a valid regular expression: nothing to repeat'
+    - 'ingress rule 2 (api.example.com): path: "*/v1" is not a valid regular expression in Go''s RE2 syntax, which cloudflared uses:
+      missing argument to repetition operator `*`'
 """
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._ingress import ingress_problems

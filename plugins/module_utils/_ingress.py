@@ -8,22 +8,24 @@
 """Ingress rules of a locally managed Cloudflare Tunnel, checked before they reach a host.
 
 `ingress_problems(rules, origin_request)` returns one message per problem ("ingress rule 3
-(api.example.com): ..."), an empty list when cloudflared would accept the rules. The checks
+(api.example.com): ...", numbered from 1 as `cloudflared tunnel ingress validate` does; `ingress
+rule URL` counts from 0), an empty list when cloudflared would accept the rules. The checks
 follow cloudflared's own ingress parser (ingress/ingress.go, config/configuration.go):
 
 - at least one rule; the last rule, and only the last, matches every request (no hostname or
   "*", and no path);
 - a hostname has no port, at most one "*", and only as the whole first label ("*.example.com");
-- `path` is a regular expression in Go's RE2 syntax;
+- `path` is a regular expression in Go's RE2 syntax (_re2.py walks Go's grammar);
 - `service` is a URL with a scheme and a host and no path, or `unix:PATH`, `unix+tls:PATH`,
-  `http_status:NNN`, `hello_world`, `bastion` or `socks-proxy`; with `bastionMode` it may be left
-  out;
+  `http_status:NNN`, `hello_world` (or `hello-world`), `bastion` or `socks-proxy`; with
+  `bastionMode` it may be left out; a socks-proxy's `ipRules` prefixes are CIDR;
 - `originRequest` (per rule and the defaults) has only keys cloudflared knows, each of its type.
 
 Where cloudflared would accept something that can only be a mistake, this is stricter, and says
 so in the message: keys cloudflared ignores (a misspelt `noTlsVerify`), a rule that can never
 match because an earlier rule takes all its requests, a wildcard that is not a whole label
-("*foo.example.com" never matches in cloudflared), an unknown URL scheme (cloudflared would
+("*foo.example.com" never matches in cloudflared), a hostname that is an IPv6 address, ends
+with a dot or is no DNS name (a label over 63 characters), an unknown URL scheme (cloudflared would
 proxy it as raw TCP), a relative socket or CA path, a negative duration, a status outside
 100-599, credentials or a query in a service URL, `access.required` without a team name.
 """
@@ -33,9 +35,10 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-import warnings
 
-HELLO_WORLD = ("hello_world", "hello-world", "helloworld")
+from ansible_collections.stagecraft.webapp.plugins.module_utils._re2 import re2_syntax_error
+
+HELLO_WORLD = ("hello_world", "hello-world")
 BASTION = "bastion"
 SOCKS_PROXY = "socks-proxy"
 HTTP_SCHEMES = ("http", "https", "ws", "wss")
@@ -72,8 +75,9 @@ HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
 URL_HOST = re.compile(r"^[A-Za-z0-9._~%!$&'()*+,;=-]+$")
 MAX_HOSTNAME = 253
-MAX_REPEAT = 1000  # RE2's limit on {n,m}
-REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+MAX_LABEL = 63
+# Said in every message about something cloudflared itself would take.
+STRICTER = "stricter than cloudflared, which accepts it"
 
 
 def ingress_problems(rules, origin_request=None):
@@ -176,23 +180,43 @@ def _hostname_problems(hostname):
         return []
     if "://" in hostname or "/" in hostname:
         return ['"{0}" is a URL or has a path; a hostname is a bare name such as app.example.com (paths go in `path`)'.format(hostname)]
+    if _is_ipv6(hostname):
+        return ['"{0}" is an IPv6 address; a hostname is a name in your Cloudflare zone, which is all the edge routes to a tunnel'
+                ' ({1})'.format(hostname, STRICTER)]
     if ":" in hostname:
         return ['"{0}" has a port; hostnames cannot contain a port (cloudflared matches the name only)'.format(hostname)]
-    if hostname.count("*") > 1 or ("*" in hostname and not hostname.startswith("*.")):
+    if hostname.startswith("*") and not hostname.startswith("*.") and hostname.count("*") == 1:
+        return ['"{0}": a "*" must be the whole first label, e.g. "*.example.com"; cloudflared takes "{1}" literally, so it never matches'
+                ' ({2})'.format(hostname, hostname.split(".")[0], STRICTER)]
+    if "*" in hostname[1:]:
         return ['"{0}": a hostname has at most one "*" and only as its whole first label, e.g. "*.example.com"'.format(hostname)]
     if hostname.endswith("."):
-        return ['"{0}" ends with a dot; requests carry the name without it, so the rule would never match'.format(hostname)]
+        return ['"{0}" ends with a dot; requests carry the name without it, so the rule would never match ({1})'.format(hostname, STRICTER)]
     name = hostname[2:] if hostname.startswith("*.") else hostname
+    too_long = [label for label in name.split(".") if label.isascii() and len(label) > MAX_LABEL]
+    if too_long:
+        return ['"{0}" is not a valid host name: label "{1}" is {2} characters long, DNS allows at most {3} ({4})'.format(
+            hostname, too_long[0], len(too_long[0]), MAX_LABEL, STRICTER)]
     try:
         ascii_name = name.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        return ['"{0}" is not a valid host name (it cannot be converted to punycode)'.format(hostname)]
+        return ['"{0}" is not a valid host name: it cannot be converted to punycode (an empty label, or one too long once converted)'
+                ' ({1})'.format(hostname, STRICTER)]
     if len(ascii_name) > MAX_HOSTNAME:
-        return ['"{0}" is longer than {1} characters'.format(hostname, MAX_HOSTNAME)]
+        return ['"{0}" is longer than {1} characters, which DNS allows ({2})'.format(hostname, MAX_HOSTNAME, STRICTER)]
     bad = [label for label in ascii_name.split(".") if not HOST_LABEL.match(label)]
     if bad:
-        return ['"{0}" is not a valid host name: label "{1}" (letters, digits, "-" and "_", 1-63 characters, no "-" at either end)'.format(hostname, bad[0])]
+        return ['"{0}" is not a valid host name: label "{1}" (letters, digits, "-" and "_", no "-" at either end; {2})'.format(
+            hostname, bad[0], STRICTER)]
     return []
+
+
+def _is_ipv6(hostname):
+    try:
+        ipaddress.IPv6Address(hostname[1:-1] if hostname.startswith("[") and hostname.endswith("]") else hostname)
+    except ValueError:
+        return False
+    return True
 
 
 def service_problem(service):
@@ -203,7 +227,7 @@ def service_problem(service):
         if service.startswith(prefix):
             path = service[len(prefix):]
             if not path.startswith("/"):
-                return '"{0}": the socket path after "{1}" must be absolute (cloudflared runs from /)'.format(service, prefix)
+                return '"{0}": the socket path after "{1}" must be absolute (cloudflared runs from /; {2})'.format(service, prefix, STRICTER)
             return None
     if service.startswith("http_status:"):
         code = service[len("http_status:"):]
@@ -214,6 +238,8 @@ def service_problem(service):
         return None
     if service in ("socks5", "socks"):
         return '"{0}" is not a cloudflared service; a SOCKS proxy is "socks-proxy"'.format(service)
+    if service.replace("-", "").replace("_", "").lower() == "helloworld":
+        return '"{0}" is not a cloudflared service; its test page is "hello_world" (or "hello-world")'.format(service)
     return _url_problem(service)
 
 
@@ -225,16 +251,16 @@ def _url_problem(service):
     scheme = scheme.lower()
     if scheme not in HTTP_SCHEMES + TCP_SCHEMES:
         return ('"{0}": scheme "{1}" is none of {2} (cloudflared would proxy an unknown scheme as raw TCP;'
-                ' write tcp:// for that)').format(service, scheme, ", ".join(HTTP_SCHEMES + TCP_SCHEMES))
+                ' write tcp:// for that; {3})').format(service, scheme, ", ".join(HTTP_SCHEMES + TCP_SCHEMES), STRICTER)
     authority, slash, path = rest.partition("/")
     for mark, what in (("?", "query"), ("#", "fragment")):
         if mark in authority:
-            return '"{0}" has a {1}; a service is a scheme, host and port only'.format(service, what)
+            return '"{0}" has a {1}; a service is a scheme, host and port only ({2})'.format(service, what, STRICTER)
     if slash or path:
         return ('"{0}" has a path; ingress rules cannot proxy to a different path on the origin'
                 ' (the request\'s own path is used): drop everything after the port').format(service)
     if "@" in authority:
-        return '"{0}" has credentials in it; a service is a scheme, host and port only'.format(service)
+        return '"{0}" has credentials in it; a service is a scheme, host and port only ({1})'.format(service, STRICTER)
     host, port = authority, ""
     if authority.startswith("["):
         host, bracket, port = authority[1:].partition("]")
@@ -257,140 +283,13 @@ def _url_problem(service):
 
 
 def path_problem(path):
-    """Why `path` is not a regular expression cloudflared (Go's RE2) compiles, or None."""
+    """Why `path` is not a regular expression cloudflared (Go's RE2 syntax) compiles, or None."""
     if not isinstance(path, str):
         return "must be a string (a regular expression), got {0}".format(_kind(path))
-    try:
-        translated = _as_python_pattern(path)
-    except ValueError as exc:
-        return '"{0}" is not a regular expression cloudflared accepts: {1}'.format(path, exc)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            re.compile(translated)
-        except re.error as exc:
-            return '"{0}" is not a valid regular expression: {1}'.format(path, exc.msg)
+    error = re2_syntax_error(path)
+    if error:
+        return '"{0}" is not a valid regular expression in Go\'s RE2 syntax, which cloudflared uses: {1}'.format(path, error)
     return None
-
-
-def _as_python_pattern(pattern):
-    """`pattern` (RE2 syntax) rewritten so that Python's re compiles it exactly when RE2 would.
-
-    RE2-only syntax (\\z, \\pL, \\Q...\\E, \\x{...}, [[:alpha:]], (?<name>), flags anywhere, (?U))
-    is mapped to an equivalent shape; Python-only syntax RE2 refuses (lookaround,
-    backreferences, atomic groups, conditionals, comments, possessive quantifiers, repeat counts
-    above 1000) raises ValueError. The result only serves to check the syntax.
-    """
-    out = []
-    position = 0
-    in_class = False
-    # 0: the last token repeats nothing; 1: it was a repetition (*, +, ?, {n,m}); 2: a lazy one (*?).
-    repetition = 0
-    length = len(pattern)
-    while position < length:
-        char = pattern[position]
-        next_repetition = 0
-        if char == "\\":
-            escaped, position = _escape(pattern, position)
-            out.append(escaped)
-        elif in_class:
-            if pattern.startswith("[:", position):
-                end = pattern.find(":]", position + 2)
-                if end < 0:
-                    raise ValueError("unterminated character class")
-                out.append("a")
-                position = end + 2
-            else:
-                in_class = char != "]"
-                out.append("\\[" if char == "[" else char)
-                position += 1
-        elif char == "[":
-            in_class = True
-            out.append(char)
-            position += 1
-            for literal in ("^", "]"):
-                if position < length and pattern[position] == literal:
-                    out.append("\\]" if literal == "]" else literal)
-                    position += 1
-        elif char == "(" and pattern.startswith("(?", position):
-            group, position = _group(pattern, position)
-            out.append(group)
-        elif char in "*+?" or (char == "{" and REPEAT.match(pattern, position)):
-            if char == "?" and repetition == 1:
-                next_repetition = 2
-            elif repetition:
-                raise ValueError("invalid nested repetition operator (RE2 has no possessive or doubled repetition)")
-            else:
-                next_repetition = 1
-            counts = REPEAT.match(pattern, position) if char == "{" else None
-            if counts and any(int(number) > MAX_REPEAT for number in counts.groups() if number):
-                raise ValueError("invalid repeat count (RE2 allows at most {0})".format(MAX_REPEAT))
-            token = counts.group(0) if counts else char
-            out.append(token)
-            position += len(token)
-        elif char == "{":
-            out.append("\\{")  # RE2 reads a "{" that starts no {n,m} as a literal (Python reads {,n} as a repetition)
-            position += 1
-        else:
-            out.append(char)
-            position += 1
-        repetition = next_repetition
-    if in_class:
-        raise ValueError("missing closing ]")
-    return "".join(out)
-
-
-def _escape(pattern, position):
-    """One escape sequence at `position` (a backslash): its Python form and the next position."""
-    if position + 1 >= len(pattern):
-        raise ValueError("trailing backslash at end of expression")
-    char = pattern[position + 1]
-    if char == "z":
-        return "\\Z", position + 2
-    if char in "pP":
-        if pattern.startswith("{", position + 2):
-            end = pattern.find("}", position + 3)
-            if end < 0:
-                raise ValueError("invalid character class range")
-            return "a", end + 1
-        return "a", position + 3
-    if char == "Q":
-        end = pattern.find("\\E", position + 2)
-        literal = pattern[position + 2:] if end < 0 else pattern[position + 2:end]
-        return re.escape(literal), len(pattern) if end < 0 else end + 2
-    if char == "x" and pattern.startswith("{", position + 2):
-        end = pattern.find("}", position + 3)
-        if end < 0 or not re.match(r"^[0-9A-Fa-f]+$", pattern[position + 3:end]):
-            raise ValueError("invalid escape sequence \\x{")
-        return "a", end + 1
-    if char == "C":
-        return ".", position + 2
-    if char.isdigit():
-        digits = re.match(r"\d{1,3}", pattern[position + 1:]).group(0)
-        if len(digits) == 1 and digits != "0":
-            raise ValueError("RE2 does not support backreferences such as \\{0}".format(digits))
-        return "a", position + 1 + len(digits)
-    return pattern[position:position + 2], position + 2
-
-
-def _group(pattern, position):
-    """A group opening "(?..." at `position`: its Python form and the next position."""
-    rest = pattern[position + 2:]
-    for opening, what in (("=", "lookahead"), ("!", "negative lookahead"), ("<=", "lookbehind"), ("<!", "negative lookbehind"),
-                          ("P=", "backreferences"), (">", "atomic groups"), ("(", "conditionals"), ("#", "comments")):
-        if rest.startswith(opening):
-            raise ValueError("RE2 does not support {0}, (?{1}...)".format(what, opening))
-    if rest.startswith("P<") or rest.startswith("<"):
-        name = re.match(r"P?<([A-Za-z_][A-Za-z0-9_]*)>", rest)
-        if not name:
-            raise ValueError("invalid named capture")
-        return "(?P<{0}>".format(name.group(1)), position + 2 + len(name.group(0))
-    flags = re.match(r"([A-Za-z-]*)([:)])", rest)
-    if not flags or not re.match(r"^[imsU]*(-[imsU]+)?$", flags.group(1)) or (flags.group(1) == "" and flags.group(2) == ")"):
-        raise ValueError("invalid or unsupported Perl syntax (?{0}".format(rest[:2]))
-    consumed = position + 2 + len(flags.group(0))
-    # Flags only change matching, not syntax: a flag group becomes nothing, "(?flags:" a plain group.
-    return ("(?:" if flags.group(2) == ":" else ""), consumed
 
 
 def _origin_request_problems(settings):
@@ -430,7 +329,7 @@ def _value_problem(kind, value):
         return None
     if kind == "absolute_path":
         if not isinstance(value, str) or not value.startswith("/"):
-            return "must be an absolute path on the host, got {0!r}".format(value)
+            return "must be an absolute path on the host, got {0!r} ({1})".format(value, STRICTER)
         return None
     if kind == "proxy_type":
         return None if value in ("", "socks") else 'must be "" or "socks", got {0!r}'.format(value)
@@ -449,10 +348,14 @@ def _ip_rules_problem(rules):
         unknown = [key for key in rule if key not in IP_RULE_KEYS]
         if unknown:
             return "{0}: {1}".format(where, _unknown_key(unknown[0], IP_RULE_KEYS))
+        prefix = rule.get("prefix")
         try:
-            ipaddress.ip_network(rule.get("prefix"), strict=False)
+            ipaddress.ip_network(prefix, strict=False)
         except (TypeError, ValueError):
-            return "{0}: prefix {1!r} is not an address range such as 10.0.0.0/8".format(where, rule.get("prefix"))
+            return "{0}: prefix {1!r} is not an address range such as 10.0.0.0/8".format(where, prefix)
+        if "/" not in prefix:
+            return "{0}: prefix {1!r} has no prefix length; cloudflared reads CIDR only, e.g. {1}/{2}".format(
+                where, prefix, 128 if ":" in prefix else 32)
         ports = rule.get("ports", [])
         if not isinstance(ports, list) or any(isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535 for port in ports):
             return "{0}: ports must be a list of port numbers from 1 to 65535, got {1!r}".format(where, ports)
@@ -533,6 +436,8 @@ def _host_covers(earlier, later):
         return True
     if not earlier.startswith("*."):
         return False
-    # cloudflared matches "*.example.com" by suffix "example.com".
-    suffix = earlier[2:]
-    return later[2:].endswith(suffix) if later.startswith("*.") else later.endswith(suffix)
+    # cloudflared matches "*.example.com" by the suffix ".example.com", dot included: neither
+    # the apex example.com nor badexample.com. A wildcard `later` matches names ending in its own
+    # suffix, so it is covered when that suffix ends in `earlier`'s.
+    suffix = earlier[1:]
+    return (later[1:] if later.startswith("*.") else later).endswith(suffix)

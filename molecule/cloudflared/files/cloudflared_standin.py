@@ -11,16 +11,21 @@ cloudflared. It answers what the role and the tests ask, and claims nothing it d
   cloudflared [--flags] tunnel --config FILE ingress validate
       Reads FILE and counts the rules under "ingress:". cloudflared's own checks do NOT run here;
       the output says so. Refuses a file without rules, as cloudflared does.
-  cloudflared [--flags] tunnel --config FILE --metrics ADDRESS run
+  cloudflared [--flags] tunnel --config FILE --metrics ADDRESS run [--token-file PATH]
       Checks what it was given the way cloudflared needs it: locally managed (config.yml names a
       tunnel), the credentials file must be readable by this process and name that tunnel;
-      remotely managed, TUNNEL_TOKEN must be in the environment. The token is never printed.
-      Then serves ADDRESS as cloudflared's metrics server does: /ready answers 503 with
-      readyConnections 0 (what cloudflared answers while it holds no connection to Cloudflare's
-      edge), /metrics shows cloudflared_tunnel_ha_connections 0, /healthcheck answers OK.
+      remotely managed, the token must come from --token-file (a file this process can read) or
+      TUNNEL_TOKEN in the environment. The token is never printed.
+      Then it looks for Cloudflare's edge. The real cloudflared exits within a second, status 1,
+      when it cannot find the edge (`Could not lookup srv records ...`), which is the case on
+      every test host; so does the stand-in, unless the host has EDGE_MARKER, which the
+      scenarios' prepare.yml writes to stand for "the edge answers but no tunnel connection is
+      ever registered". Then it serves ADDRESS as cloudflared's metrics server does: /ready
+      answers 503 with readyConnections 0 (what cloudflared answers while it holds no connection
+      to the edge), /metrics shows cloudflared_tunnel_ha_connections 0, /healthcheck answers OK.
       It makes NO connection to Cloudflare's edge, and therefore never sends systemd READY=1:
-      under the role's Type=notify unit it stays "activating" until TimeoutStartSec, exactly
-      like a real cloudflared that cannot reach the edge.
+      under the role's Type=notify unit it stays "activating" until TimeoutStartSec, like a
+      real cloudflared that keeps failing to connect.
 
 Standard library only (the test hosts have no PyYAML).
 """
@@ -38,7 +43,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 VERSION = "2025.8.0"
 STANDIN = "stagecraft test stand-in, not cloudflared"
-VALUE_FLAGS = ("--config", "--metrics", "--loglevel", "--protocol", "--token")
+VALUE_FLAGS = ("--config", "--metrics", "--loglevel", "--protocol", "--token", "--token-file")
+# Present: the stand-in behaves as if Cloudflare's edge could be found (see the module's docstring).
+EDGE_MARKER = "/etc/standin-cloudflared-edge"
 
 
 def log(message):
@@ -96,13 +103,21 @@ def validate(config):
     return 0
 
 
-def check_credentials(config_text):
+def check_credentials(config_text, token_file):
     """None when what `run` needs is there; otherwise the reason, as a message."""
     tunnel = top_level_value(config_text, "tunnel")
     if tunnel is None:
-        if not os.environ.get("TUNNEL_TOKEN"):
-            return "\"cloudflared tunnel run\" requires the ID or name of the tunnel to run, or TUNNEL_TOKEN"
-        log("stand-in: remotely managed tunnel, TUNNEL_TOKEN is set ({0} characters; not shown)".format(len(os.environ["TUNNEL_TOKEN"])))
+        if os.environ.get("TUNNEL_TOKEN"):
+            log("stand-in: remotely managed tunnel, TUNNEL_TOKEN is set ({0} characters; not shown)".format(len(os.environ["TUNNEL_TOKEN"])))
+            return None
+        if not isinstance(token_file, str):
+            return "\"cloudflared tunnel run\" requires the ID or name of the tunnel to run, or a token"
+        try:
+            with open(token_file) as handle:
+                token = handle.read().strip()
+        except OSError as exc:
+            return "Failed to read token file: {0}".format(exc)
+        log("stand-in: remotely managed tunnel, token read from --token-file ({0} characters; not shown)".format(len(token)))
         return None
     path = top_level_value(config_text, "credentials-file")
     try:
@@ -186,12 +201,16 @@ def main(argv):
         return validate(config)
     if words[1:] == ["run"]:
         with open(config) as handle:
-            problem = check_credentials(handle.read())
+            problem = check_credentials(handle.read(), flags.get("--token-file"))
         if problem:
             log("ERR " + problem)
             return 1
         if not isinstance(flags.get("--metrics"), str):
             log("stand-in: no --metrics address; nothing to serve")
+            return 1
+        if not os.path.exists(EDGE_MARKER):
+            log("ERR Could not lookup srv records on _v2-origintunneld._tcp.argotunnel.com"
+                " (stand-in: no {0}, so no edge is found and it exits as cloudflared does)".format(EDGE_MARKER))
             return 1
         serve(flags["--metrics"])
         return 0

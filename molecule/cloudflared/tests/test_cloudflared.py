@@ -6,7 +6,9 @@ here (no route to Cloudflare's download sites or apt repository) and there is no
 account to connect a tunnel to. files/cloudflared_standin.py stands in for it, installed through
 the role's real "provided binary" (Debian 12) and "provided .deb" (Debian 13) paths. It reports
 version 2025.8.0 and says it is a stand-in; it checks that the credentials file is readable (local)
-or that TUNNEL_TOKEN reached it (token); it serves /ready, /metrics and /healthcheck on the
+or that it can read the token from --token-file (token); it exits at once, as cloudflared does,
+when it finds no edge, unless the host has the marker prepare.yml writes for "the edge is found";
+then it serves /ready, /metrics and /healthcheck on the
 metrics address as cloudflared does while it holds no edge connection (/ready: 503,
 readyConnections 0). It never connects to Cloudflare's edge, and so it never tells systemd
 READY=1; the role's unit is Type=notify like cloudflared's own, so the stand-in stays "activating"
@@ -58,6 +60,7 @@ INSTANCES = {
     "cloudflared": {"port": 20241, "mode": "local"},
     "cloudflared-dev": {"port": 20242, "mode": "token"},
 }
+EDGE_MARKER = "/etc/standin-cloudflared-edge"  # see files/cloudflared_standin.py
 START_TIMEOUT = 10
 RESTART_SEC = 2
 MAX_EXPOSURE = 1.2
@@ -125,7 +128,7 @@ def test_token_config_holds_no_tunnel_rules_or_secret(host):
     (f"/etc/cloudflared/{TUNNEL_ID}.json", "cloudflared", "cloudflared", 0o600),
     ("/etc/cloudflared-dev", "root", "cloudflared-dev", 0o750),
     ("/etc/cloudflared-dev/config.yml", "root", "cloudflared-dev", 0o640),
-    ("/etc/cloudflared-dev/token.env", "root", "root", 0o600),
+    ("/etc/cloudflared-dev/token", "cloudflared-dev", "cloudflared-dev", 0o600),
     ("/etc/stagecraft/cloudflared/cloudflared.json", "root", "root", 0o644),
 ])
 def test_owners_and_modes(host, path, owner, group, mode):
@@ -135,12 +138,11 @@ def test_owners_and_modes(host, path, owner, group, mode):
 
 def test_each_directory_holds_only_its_own_mode_of_secret(host):
     assert sorted(host.file("/etc/cloudflared").listdir()) == sorted([f"{TUNNEL_ID}.json", "config.yml"])
-    assert sorted(host.file("/etc/cloudflared-dev").listdir()) == ["config.yml", "token.env"]
+    assert sorted(host.file("/etc/cloudflared-dev").listdir()) == ["config.yml", "token"]
 
 
 def test_secrets_are_written_as_given(host):
-    token_lines = [line for line in host.file("/etc/cloudflared-dev/token.env").content_string.splitlines() if not line.startswith("#")]
-    assert token_lines == ["TUNNEL_TOKEN=" + TOKEN], "token.env does not hold exactly the token"
+    assert host.file("/etc/cloudflared-dev/token").content_string == TOKEN + "\n", "the token file does not hold exactly the token"
     credentials = json.loads(host.file(f"/etc/cloudflared/{TUNNEL_ID}.json").content_string)
     assert credentials == {"AccountTag": "5c0ffee5c0ffee5c0ffee5c0ffee5c0f", "TunnelSecret": TUNNEL_SECRET, "TunnelID": TUNNEL_ID}
 
@@ -173,11 +175,10 @@ def test_unit_is_type_notify_runs_as_its_own_user_and_never_gives_up(host, name)
         "RestartUSec": f"{RESTART_SEC}s", "TimeoutStartUSec": f"{START_TIMEOUT}s", "StartLimitIntervalUSec": "0", "UnitFileState": "enabled",
     }
     port = INSTANCES[name]["port"]
-    assert f"tunnel --config /etc/{name}/config.yml --metrics 127.0.0.1:{port} run" in shown["ExecStart"]
-    if INSTANCES[name]["mode"] == "token":
-        assert shown["EnvironmentFiles"].startswith(f"/etc/{name}/token.env ")
-    else:
-        assert shown.get("EnvironmentFiles", "") == ""
+    # 2025.8.0 reads the token from its file itself (--token-file): no environment file.
+    token_file = f" --token-file /etc/{name}/token" if INSTANCES[name]["mode"] == "token" else ""
+    assert f"tunnel --config /etc/{name}/config.yml --metrics 127.0.0.1:{port} run{token_file} ;" in shown["ExecStart"]
+    assert shown.get("EnvironmentFiles", "") == ""
     assert not any(secret in shown["ExecStart"] for secret in SECRETS)
 
 
@@ -198,7 +199,7 @@ def secret_rotation(all_hosts) -> dict:
     held in between."""
     rotated = run_playbook("converge.yml", "--diff", "-v", extra_vars={
         "molecule_token_override": NEW_TOKEN, "molecule_tunnel_secret_override": NEW_TUNNEL_SECRET})
-    between = {name: {"token": host.file("/etc/cloudflared-dev/token.env").content_string,
+    between = {name: {"token": host.file("/etc/cloudflared-dev/token").content_string,
                       "credentials": host.file(f"/etc/cloudflared/{TUNNEL_ID}.json").content_string}
                for name, host in all_hosts.items()}
     restored = run_playbook("converge.yml", "--diff", "-v")
@@ -214,7 +215,7 @@ def test_secrets_are_never_printed_and_their_change_lands(secret_rotation, host,
         leaked = [number for number, secret in enumerate(SECRETS) if secret in output]
         assert leaked == [], f"secret(s) {leaked} appear in the {key} converge's output"
     between = secret_rotation["between"][inventory_name]
-    assert "TUNNEL_TOKEN=" + NEW_TOKEN in between["token"].splitlines(), "token.env did not get the new token"
+    assert between["token"] == NEW_TOKEN + "\n", "the token file did not get the new token"
     assert json.loads(between["credentials"])["TunnelSecret"] == NEW_TUNNEL_SECRET, "the credentials file did not get the new secret"
     test_secrets_are_written_as_given(host)
 
@@ -239,7 +240,7 @@ def running(all_hosts) -> dict:
         }
         dev_pid = seen[name]["state"]["cloudflared-dev"]["MainPID"]
         environment = host.run(f"tr '\\0' '\\n' < /proc/{dev_pid}/environ").stdout.splitlines()
-        seen[name]["token_in_environment"] = "TUNNEL_TOKEN=" + TOKEN in environment
+        seen[name]["token_in_environment"] = any(TOKEN in variable for variable in environment)
         seen[name]["processes"] = host.check_output("ps -eo user:20,args")
     for name, host in all_hosts.items():
         seen[name]["restarted"] = wait_for(
@@ -272,7 +273,8 @@ def test_metrics_and_readiness_are_served_on_loopback_only(running, inventory_na
 
 def test_secrets_reach_the_connector_and_only_through_its_files(running, inventory_name):
     seen = running[inventory_name]
-    assert seen["token_in_environment"], "TUNNEL_TOKEN from token.env did not reach cloudflared-dev"
+    assert not seen["token_in_environment"], "the token is in cloudflared-dev's environment"
+    assert "token read from --token-file" in seen["journal"]["cloudflared-dev"], seen["journal"]["cloudflared-dev"]
     assert "credentials file readable" in seen["journal"]["cloudflared"], seen["journal"]["cloudflared"]
     assert not any(secret in seen["processes"] or any(secret in text for text in seen["journal"].values()) for secret in SECRETS)
     # Each runs as its own user; the interpreter in front is the stand-in's (a Python script).
@@ -306,6 +308,31 @@ def test_converge_asking_for_started_fails_and_says_why(started, inventory_name)
     assert recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 1}
     assert f"cloudflared.service did not report ready within {START_TIMEOUT} s" in output
     assert '/ready answered 503 {"status":503,"readyConnections":0,' in output
+    assert not any(secret in output for secret in SECRETS)
+
+
+@pytest.fixture(scope="session")
+def exited(all_hosts) -> tuple:
+    """A converge asking for started while the stand-in finds no edge (its marker removed), so that
+    it exits at once as cloudflared does; the marker is put back and the connectors stopped."""
+    for host in all_hosts.values():
+        host.check_output(f"mv {EDGE_MARKER} {EDGE_MARKER}.away")
+    try:
+        return run_playbook("converge.yml", extra_vars={"molecule_service_state": "started"})
+    finally:
+        for host in all_hosts.values():
+            host.run(f"mv {EDGE_MARKER}.away {EDGE_MARKER}; systemctl stop cloudflared.service cloudflared-dev.service")
+
+
+def test_a_connector_that_exits_is_told_from_one_that_is_not_ready(exited, inventory_name):
+    """The role says the connector exited, with the reason from its journal, not that it did not
+    become ready in time (which is what it said before issue 23)."""
+    run, recap = exited
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0 and recap[inventory_name]["failed"] == 1, output[-3000:]
+    assert "cloudflared.service exited before it reported ready (systemd: Failed with result 'exit-code')" in output, output[-3000:]
+    assert "Could not lookup srv records on _v2-origintunneld._tcp.argotunnel.com" in output, output[-3000:]
+    assert "did not report ready within" not in output
     assert not any(secret in output for secret in SECRETS)
 
 

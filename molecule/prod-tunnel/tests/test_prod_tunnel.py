@@ -7,9 +7,10 @@ STAND-IN. The connector installed here is NOT cloudflared: cloudflared cannot be
 and there is no Cloudflare account to connect a tunnel to. ../cloudflared/files/cloudflared_standin.py
 stands in for it (prepare.yml makes it an executable; the role installs it through its real
 "provided binary" path). It reports version 2025.8.0 and says it is a stand-in, counts the ingress
-rules for `ingress validate`, checks that the credentials file is readable, and serves /ready (503),
-/metrics and /healthcheck on the metrics address; it never connects to Cloudflare's edge and so never
-reports ready, which is why the inventory leaves the unit enabled but stopped. The tests request
+rules for `ingress validate`, checks that the credentials file is readable, and, as the edge marker
+prepare.yml writes lets it "find" an edge (without it it exits, as cloudflared does), serves /ready
+(503), /metrics and /healthcheck on the metrics address; it never connects to Cloudflare's edge and
+so never reports ready, which is why the inventory leaves the unit enabled but stopped. The tests request
 from nginx on loopback what cloudflared's ingress rule for the app's hostname names (scheme, port,
 Host, SNI), with the headers cloudflared adds, in cloudflared's place.
 

@@ -55,6 +55,16 @@ VALID = {
         "keepAliveConnections": 100, "httpHostHeader": "app.internal", "originServerName": "app.internal", "matchSNItoHost": True,
         "caPool": "/etc/ssl/certs/internal-ca.pem", "noTLSVerify": False, "disableChunkedEncoding": True, "http2Origin": True,
         "access": {"required": True, "teamName": "widgetcorp", "audTag": ["aud-1"]}}}, CATCH_ALL],
+    # cloudflared's matchHost compares "*.example.com" with the suffix ".example.com", dot included.
+    "wildcard, then its apex": [{"hostname": "*.example.com", "service": "http://a:1"},
+                                {"hostname": "example.com", "service": "http://b:1"}, CATCH_ALL],
+    "wildcard, then look-alike zones": [{"hostname": "*.example.com", "service": "http://a:1"},
+                                        {"hostname": "badexample.com", "service": "http://b:1"},
+                                        {"hostname": "*.notexample.com", "service": "http://c:1"}, CATCH_ALL],
+    "path with a group name used twice (Go accepts it)": [
+        {"hostname": "a.example.com", "path": "^/(?P<v>a)|(?P<v>b)$", "service": "http://localhost:1"}, CATCH_ALL],
+    "socks proxy with a /32 ip rule": [{"hostname": "socks.foo.com", "service": "socks-proxy", "originRequest": {"ipRules": [
+        {"prefix": "10.0.0.1/32", "allow": True}, {"prefix": "::1/128", "allow": True}]}}, CATCH_ALL],
     "RE2-only path syntax (\\z, \\pL, named group)": [
         {"hostname": "a.example.com", "path": r"^/(?P<v>v\d+)/\pL+\z", "service": "http://localhost:1"}, CATCH_ALL],
 }
@@ -73,7 +83,20 @@ INVALID = {
     "invalid path regex": ([{"hostname": "example.com", "service": "https://localhost:8000", "path": "*/subpath2"}, CATCH_ALL],
                            'ingress rule 1 (example.com): path: "*/subpath2" is not a valid regular expression'),
     "lookahead is not RE2": ([{"hostname": "example.com", "path": "^/(?!admin)", "service": "http://a:1"}, CATCH_ALL],
-                             "RE2 does not support negative lookahead"),
+                             "invalid or unsupported Perl syntax `(?!` (RE2 has no lookahead)"),
+    "\\Z is Python's, not RE2's": ([{"hostname": "example.com", "path": "^/api\\Z", "service": "http://a:1"}, CATCH_ALL],
+                                   'path: "^/api\\Z" is not a valid regular expression in Go\'s RE2 syntax, which cloudflared uses:'
+                                   " invalid escape sequence `\\Z` (RE2 writes the end of the text as \\z)"),
+    "helloworld is no service": ([{"service": "helloworld"}], '"helloworld" is not a cloudflared service; its test page is "hello_world"'),
+    "bare IP as an ipRules prefix": ([{"hostname": "s.foo.com", "service": "socks-proxy", "originRequest": {"ipRules": [{"prefix": "10.0.0.1"}]}},
+                                      CATCH_ALL], "prefix '10.0.0.1' has no prefix length; cloudflared reads CIDR only, e.g. 10.0.0.1/32"),
+    "64-character label (stricter)": ([{"hostname": "a" * 64 + ".example.com", "service": "http://a:1"}, CATCH_ALL],
+                                      'label "{0}" is 64 characters long, DNS allows at most 63 (stricter than cloudflared'.format("a" * 64)),
+    "IPv6 address as hostname (stricter)": ([{"hostname": "::1", "service": "http://a:1"}, CATCH_ALL],
+                                            'hostname: "::1" is an IPv6 address; a hostname is a name in your Cloudflare zone'),
+    "wildcard covers a deeper wildcard (stricter)": ([{"hostname": "*.example.com", "service": "http://a:1"},
+                                                      {"hostname": "*.eu.example.com", "service": "http://b:1"}, CATCH_ALL],
+                                                     "ingress rule 2 (*.eu.example.com): is never used: rule 1 before it"),
     "service without scheme": ([{"service": "localhost:8000"}], 'service: "localhost:8000" is not a valid address'),
     "service with a path": ([{"service": "https://localhost:8000/static/"}], "has a path; ingress rules cannot proxy to a different path"),
     "service with a space in the host": ([{"service": "https://local host:8000"}], '"local host" is not a valid host'),
@@ -157,7 +180,9 @@ def test_same_hostname_with_other_paths_is_not_hidden():
 
 
 @pytest.mark.parametrize("path, accepted", [
-    (r"\.(jpg|png|css|js)$", True), (r"[[:alpha:]]+", True), (r"\Qa.b\E", True), (r"(?i)x(?s:y)", True), (r"a{,5}", True),
+    (r"\.(jpg|png|css|js)$", True), (r"[[:alpha:]]+", True), (r"\Z", False), (r"\u00e9", False), (r"\C", False),
+    (r"\p{Foo}", False), (r"\pX", False), ("[[:foo:]]", False), ("((a{1000}){1000})", False), (r"\x{110000}", False),
+    ("(?P<n>a)(?P<n>b)", True), (r"\Qa.b\E", True), (r"(?i)x(?s:y)", True), (r"a{,5}", True),
     (r"a*?", True), ("(?U)a+", True), (r"\1", False), (r"a*+", False), (r"a**", False), ("a{1001}", False), ("(?<=a)b", False),
     ("(?>a)", False), ("(?#comment)", False), ("[a-", False), ("", True),
 ])
@@ -167,7 +192,8 @@ def test_path_follows_re2_syntax(path, accepted):
 
 @pytest.mark.parametrize("service, accepted", [
     ("http://127.0.0.1:8000", True), ("HTTP://LOCALHOST", True), ("http://[::1]:8000", True), ("unix:/run/x.sock", True),
-    ("http_status:503", True), ("hello-world", True), ("http://127.0.0.1:8000?x=1", False), ("http://user:pw@host", False),
+    ("http_status:503", True), ("hello-world", True), ("hello_world", True), ("helloworld", False),
+    ("http://127.0.0.1:8000?x=1", False), ("http://user:pw@host", False),
     ("http://[nope]:1", False), ("http://host:0", False), ("http://:80", False), ("unix:", False),
 ])
 def test_service_forms(service, accepted):

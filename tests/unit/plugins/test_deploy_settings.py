@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 # The collection by FQCN through the checkout's self-link (see module_utils/conftest.py).
 COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
@@ -92,3 +93,8 @@ def test_no_message_holds_the_key_or_the_token():
     found = problems(settings(deploy_repo="git@git.example.com:shop.git", deploy_ssh_key=KEY, deploy_token=TOKEN))
     assert found
     assert not any("OPENSSH" in message or TOKEN in message for message in found)
+
+
+def test_the_role_hands_over_every_setting_the_rules_read():
+    role_vars = yaml.safe_load((COLLECTIONS.parent / "roles" / "deploy" / "vars" / "main.yml").read_text())
+    assert set(role_vars["_deploy_checked_settings"]) | {"inventory_hosts"} == set(settings())

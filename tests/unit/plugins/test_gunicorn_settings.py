@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 # The collection by FQCN through the checkout's self-link (see module_utils/conftest.py).
 COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
@@ -136,3 +137,8 @@ def test_a_port_or_socket_another_app_uses_is_refused(changes, expected):
 def test_every_app_on_the_port_is_named():
     assert clash_problems(settings(), OTHERS + [{"instance": "old-prod", "listen": "tcp", "port": 8000}]) == [
         "gunicorn_port 8000 is already used by flask-prod, old-prod on this host; choose another one."]
+
+
+def test_the_role_hands_over_every_setting_the_rules_read():
+    role_vars = yaml.safe_load((COLLECTIONS.parent / "roles" / "gunicorn" / "vars" / "main.yml").read_text())
+    assert set(role_vars["_gunicorn_checked_settings"]) | {"removed_settings"} == set(settings())

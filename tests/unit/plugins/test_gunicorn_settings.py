@@ -46,7 +46,8 @@ def settings(**changes):
 
 @pytest.mark.parametrize("changes", [
     {},
-    {"gunicorn_listen": "unix", "gunicorn_port": 0, "gunicorn_workers": 3, "gunicorn_venv": "/opt/venv", "gunicorn_worker_class": "uvicorn_worker.UvicornWorker"},
+    {"gunicorn_listen": "unix", "gunicorn_port": 0, "gunicorn_workers": 3, "gunicorn_venv": "/opt/venv",
+     "gunicorn_worker_class": "uvicorn_worker.UvicornWorker"},
     {"gunicorn_app_name": "a", "gunicorn_app_env": "dev_2", "gunicorn_app_module": "shop.wsgi:create_app(debug=False)", "gunicorn_port": "65535"},
     {"gunicorn_env_vars": {"DJANGO_SETTINGS_MODULE": "shop.settings", "WORKERS": 2, "_PRIVATE": ""}, "gunicorn_secrets": {"SECRET_KEY": SECRET}},
     # Without socket activation gunicorn binds the socket itself, inside its RuntimeDirectory.
@@ -62,7 +63,8 @@ def test_settings_the_role_takes_have_no_problem(changes):
     ({"gunicorn_restart_max_delay_sec": "1", "gunicorn_restart_sec": "5"}, ["gunicorn_restart_max_delay_sec (1) must be at least gunicorn_restart_sec (5)"]),
     ({"gunicorn_app_name": "Shop.App"}, [
         'gunicorn_app_name "Shop.App" is not a valid unit and user name part: lowercase letters, digits, "_" and "-", starting with a letter']),
-    ({"gunicorn_app_name": "shop-"}, ['gunicorn_app_name "shop-" is not a valid unit and user name part: lowercase letters, digits, "_" and "-", starting with a letter']),
+    ({"gunicorn_app_name": "shop-"}, [
+        'gunicorn_app_name "shop-" is not a valid unit and user name part: lowercase letters, digits, "_" and "-", starting with a letter']),
     # A trailing line break once passed "^...$".
     ({"gunicorn_app_name": "shop\n"}, [
         'gunicorn_app_name "shop\\n" is not a valid unit and user name part: lowercase letters, digits, "_" and "-", starting with a letter']),

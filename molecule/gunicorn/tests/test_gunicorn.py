@@ -297,6 +297,7 @@ def test_bad_input_fails_naming_the_variable_and_changes_nothing(bad_input, inve
 def test_bad_input_never_shows_a_secret(bad_input):
     """The message names the secret's key; neither it nor the run's output shows the value."""
     run, _recap = bad_input["run"]
-    assert "SECRET_KEY" in run.stdout
-    assert "s3cret" not in run.stdout + run.stderr
+    output = run.stdout + run.stderr
+    assert "SECRET_KEY" in output
+    assert "s3cret" not in output
     assert "s3cret" not in json.dumps(bad_input["cases"])

@@ -101,8 +101,8 @@ def _environment_problems(settings):
     invalid = [key for key, _value in variables if not matches(ENV_VAR, key)]
     if invalid:
         problems.append("gunicorn_env_vars/gunicorn_secrets: not valid variable names: {0}".format(", ".join(str(key) for key in invalid)))
-    # The keys only: a value may be a secret.
-    broken = [str(key) for key, value in variables if isinstance(value, str) and LINE_BREAK.search(value)]
+    # The keys only: a value may be a secret. str() reads a vaulted value (not a str) decrypted.
+    broken = [str(key) for key, value in variables if LINE_BREAK.search(str(value))]
     if broken:
         problems.append("gunicorn_env_vars/gunicorn_secrets: a value contains a line break, which an environment file cannot hold ({0})".format(
             ", ".join(broken)))

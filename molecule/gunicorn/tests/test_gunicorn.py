@@ -272,6 +272,8 @@ BAD_INPUT = {
     "module without colon": ({"gunicorn_app_name": "flask", "gunicorn_app_module": "app"}, 'gunicorn_app_module "app" is not'),
     "unknown worker class": ({"gunicorn_app_name": "flask", "gunicorn_worker_class": "tornado"}, 'gunicorn_worker_class "tornado" is unknown'),
     "invalid app name": ({"gunicorn_app_name": "Shop.App"}, 'gunicorn_app_name "Shop.App" is not a valid'),
+    "secret spanning lines": ({"gunicorn_app_name": "flask", "gunicorn_secrets": {"SECRET_KEY": "first line\n" + SECRET}},
+                              "a value contains a line break, which an environment file cannot hold (SECRET_KEY)"),
 }
 SNAPSHOT = (
     "find /etc/stagecraft /srv /etc/systemd/system /etc/logrotate.d -xdev -not -path '*/.venv/*'"
@@ -290,3 +292,12 @@ def bad_input(all_hosts, tmp_path_factory) -> dict:
 @pytest.mark.parametrize("case", BAD_INPUT)
 def test_bad_input_fails_naming_the_variable_and_changes_nothing(bad_input, inventory_name, case):
     assert_bad_input_case(bad_input, inventory_name, case, BAD_INPUT[case][1])
+
+
+def test_bad_input_never_shows_a_secret(bad_input):
+    """The message names the secret's key; neither it nor the run's output shows the value."""
+    run, _recap = bad_input["run"]
+    output = run.stdout + run.stderr
+    assert "SECRET_KEY" in output
+    assert "s3cret" not in output
+    assert "s3cret" not in json.dumps(bad_input["cases"])

@@ -1,0 +1,95 @@
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The settings of stagecraft.webapp.deploy, checked before anything changes on a host.
+
+`settings` holds the role's variables by name (deploy_app_name, deploy_repo, ...) and
+`inventory_hosts`, every host of the inventory (the balancers must be among them).
+deploy_ssh_key and deploy_token are read to see whether they are set, never written into a message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import APP_NAME, ENV_NAME, as_bool, as_float, as_int, matches, quoted, unique
+
+HOOK_PHASES = ("before_build", "after_build", "before_switch", "after_switch")
+# A URL with "user:password@" (a scheme git knows, such as https:// or git+ssh://).
+CREDENTIALS_IN_URL = re.compile(r"[a-z+]+://[^/@]*:[^/@]*@")
+# Something git takes for a ref: not empty, no whitespace, not an option ("-...").
+REF = re.compile(r"[^-\s]\S*")
+# The balancers' name for this host: an IPv4 address or host name, or an IPv6 address in brackets, and a port.
+MEMBER = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
+
+
+def _name_problems(settings):
+    problems = []
+    name, env, root = settings["deploy_app_name"], settings["deploy_app_env"], settings["deploy_root"]
+    if not matches(APP_NAME, name):
+        problems.append('deploy_app_name {0} is not valid: lowercase letters, digits, "_" and "-", starting with a letter'.format(quoted(name)))
+    if not matches(ENV_NAME, env):
+        problems.append('deploy_app_env {0} is not valid: lowercase letters, digits and "_", starting with a letter'.format(quoted(env)))
+    if not str(root).startswith("/"):
+        problems.append("deploy_root must be an absolute path (got {0})".format(quoted(root)))
+    return problems
+
+
+def _source_problems(settings):
+    problems = []
+    repo, version = str(settings["deploy_repo"]), settings["deploy_version"]
+    if not repo.strip():
+        problems.append("deploy_repo is empty")
+    if CREDENTIALS_IN_URL.match(repo):
+        problems.append("deploy_repo carries credentials in its URL; use deploy_token or deploy_ssh_key")
+    if not matches(REF, version):
+        problems.append('deploy_version {0} is not a ref name (empty, starts with "-" or holds spaces)'.format(quoted(version)))
+    unknown = [phase for phase in settings["deploy_hooks"] if phase not in HOOK_PHASES]
+    if unknown:
+        problems.append("deploy_hooks has unknown phases: {0}; the phases are {1}".format(", ".join(unknown), ", ".join(HOOK_PHASES)))
+    return problems
+
+
+def _number_problems(settings):
+    problems = []
+    if as_int(settings["deploy_keep_releases"]) < 1:
+        problems.append("deploy_keep_releases must be at least 1 (got {0})".format(settings["deploy_keep_releases"]))
+    if not str(settings["deploy_health_path"]).startswith("/"):
+        problems.append('deploy_health_path must start with "/" (got {0})'.format(quoted(settings["deploy_health_path"])))
+    if as_float(settings["deploy_health_timeout"]) <= 0:
+        problems.append("deploy_health_timeout must be above 0 (got {0})".format(settings["deploy_health_timeout"]))
+    return problems
+
+
+def _access_problems(settings):
+    problems = []
+    ssh_key, token = settings["deploy_ssh_key"], settings["deploy_token"]
+    if ssh_key and token:
+        problems.append("deploy_ssh_key and deploy_token are both set; give one")
+    if ssh_key and not settings["deploy_known_hosts"]:
+        problems.append("deploy_ssh_key needs deploy_known_hosts (host keys are always checked)")
+    if token and not str(settings["deploy_repo"]).startswith("https://"):
+        problems.append("deploy_token is only sent to an https:// deploy_repo")
+    if settings["deploy_rollback_to"] and not as_bool(settings["deploy_rollback"]):
+        problems.append("deploy_rollback_to needs deploy_rollback: true")
+    return problems
+
+
+def _balancer_problems(settings):
+    problems = []
+    balancers, member = settings["deploy_balancers"], settings["deploy_balancer_member"]
+    if balancers and not matches(MEMBER, member):
+        problems.append('deploy_balancer_member {0} is not "HOST:PORT" (this host as the balancers list it)'.format(quoted(member)))
+    unknown = unique(host for host in balancers if host not in settings["inventory_hosts"])
+    if unknown:
+        problems.append("deploy_balancers names hosts the inventory does not have: {0}".format(", ".join(str(host) for host in unknown)))
+    return problems
+
+
+def settings_problems(settings):
+    """One message per problem of the deploy role's `settings`, each naming the variable at fault."""
+    return _name_problems(settings) + _source_problems(settings) + _number_problems(settings) + _access_problems(settings) + _balancer_problems(settings)

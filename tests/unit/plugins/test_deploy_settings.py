@@ -1,0 +1,100 @@
+"""The deploy role's preflight rules (plugins/module_utils/_deploy_settings.py) through its filter:
+every message, none for settings the role takes, and no key or token in any message."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+# The collection by FQCN through the checkout's self-link (see module_utils/conftest.py).
+COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+from ansible_collections.stagecraft.webapp.plugins.filter.deploy_problems import FilterModule  # noqa: E402
+
+problems = FilterModule().filters()["deploy_problems"]
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+TOKEN = "ghp_t0ken7f3a9c"
+
+
+def settings(**changes):
+    """The role's defaults for app "shop" from an https repository, as vars/main.yml's _deploy_settings hands them over."""
+    values = {
+        "deploy_app_name": "shop", "deploy_app_env": "prod", "deploy_root": "/srv", "deploy_repo": "https://git.example.com/shop.git",
+        "deploy_version": "main", "deploy_hooks": {}, "deploy_keep_releases": 5, "deploy_health_path": "/healthz", "deploy_health_timeout": 60,
+        "deploy_ssh_key": "", "deploy_known_hosts": [], "deploy_token": "", "deploy_rollback": False, "deploy_rollback_to": "",
+        "deploy_balancers": [], "deploy_balancer_member": "", "inventory_hosts": ["app1", "app2", "lb1"],
+    }
+    values.update(changes)
+    return values
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"deploy_hooks": {"before_build": ["make"], "after_switch": []}, "deploy_version": "v1.2.3", "deploy_keep_releases": "2",
+     "deploy_health_timeout": "0.5", "deploy_token": TOKEN},
+    {"deploy_repo": "git@git.example.com:shop.git", "deploy_ssh_key": KEY, "deploy_known_hosts": ["git.example.com ssh-ed25519 AAAA"],
+     "deploy_rollback": True, "deploy_rollback_to": "20260101T000000Z-abc"},
+    {"deploy_balancers": ["lb1"], "deploy_balancer_member": "10.0.0.5:8000"},
+    {"deploy_balancers": ["lb1"], "deploy_balancer_member": "[fd00::5]:8000", "deploy_app_name": "a", "deploy_app_env": "dev_2"},
+    # A URL with a user but no password carries no credentials.
+    {"deploy_repo": "ssh://git@git.example.com/shop.git", "deploy_rollback": "yes", "deploy_rollback_to": "x"},
+])
+def test_settings_the_role_takes_have_no_problem(changes):
+    assert problems(settings(**changes)) == []
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"deploy_app_name": "Shop"}, ['deploy_app_name "Shop" is not valid: lowercase letters, digits, "_" and "-", starting with a letter']),
+    ({"deploy_app_name": "shop\n"}, ['deploy_app_name "shop\\n" is not valid: lowercase letters, digits, "_" and "-", starting with a letter']),
+    ({"deploy_app_env": "pro-d"}, ['deploy_app_env "pro-d" is not valid: lowercase letters, digits and "_", starting with a letter']),
+    ({"deploy_root": "srv"}, ['deploy_root must be an absolute path (got "srv")']),
+    ({"deploy_repo": "  "}, ["deploy_repo is empty"]),
+    ({"deploy_repo": "https://user:pass@git.example.com/shop.git"}, ["deploy_repo carries credentials in its URL; use deploy_token or deploy_ssh_key"]),
+    ({"deploy_version": "-x"}, ['deploy_version "-x" is not a ref name (empty, starts with "-" or holds spaces)']),
+    ({"deploy_version": "a b"}, ['deploy_version "a b" is not a ref name (empty, starts with "-" or holds spaces)']),
+    ({"deploy_version": ""}, ['deploy_version "" is not a ref name (empty, starts with "-" or holds spaces)']),
+    ({"deploy_version": "main\n"}, ['deploy_version "main\\n" is not a ref name (empty, starts with "-" or holds spaces)']),
+    ({"deploy_hooks": {"before_build": [], "during": ["x"], "later": []}}, [
+        "deploy_hooks has unknown phases: during, later; the phases are before_build, after_build, before_switch, after_switch"]),
+    ({"deploy_keep_releases": 0, "deploy_health_path": "health", "deploy_health_timeout": 0}, [
+        "deploy_keep_releases must be at least 1 (got 0)", 'deploy_health_path must start with "/" (got "health")',
+        "deploy_health_timeout must be above 0 (got 0)"]),
+    ({"deploy_keep_releases": "x", "deploy_health_timeout": "-1.5"}, [
+        "deploy_keep_releases must be at least 1 (got x)", "deploy_health_timeout must be above 0 (got -1.5)"]),
+    ({"deploy_repo": "git@git.example.com:shop.git", "deploy_ssh_key": KEY, "deploy_token": TOKEN}, [
+        "deploy_ssh_key and deploy_token are both set; give one", "deploy_ssh_key needs deploy_known_hosts (host keys are always checked)",
+        "deploy_token is only sent to an https:// deploy_repo"]),
+    ({"deploy_repo": "http://git.example.com/shop.git", "deploy_token": TOKEN}, ["deploy_token is only sent to an https:// deploy_repo"]),
+    ({"deploy_rollback_to": "abc"}, ["deploy_rollback_to needs deploy_rollback: true"]),
+    ({"deploy_balancers": ["lb1"], "deploy_balancer_member": "app1"}, [
+        'deploy_balancer_member "app1" is not "HOST:PORT" (this host as the balancers list it)']),
+    ({"deploy_balancers": ["lb1"], "deploy_balancer_member": "app1:123456"}, [
+        'deploy_balancer_member "app1:123456" is not "HOST:PORT" (this host as the balancers list it)']),
+    ({"deploy_balancers": ["nowhere", "lb1", "elsewhere", "nowhere"], "deploy_balancer_member": "app1:8000"}, [
+        "deploy_balancers names hosts the inventory does not have: nowhere, elsewhere"]),
+])
+def test_each_problem_names_the_variable(changes, expected):
+    assert problems(settings(**changes)) == expected
+
+
+def test_every_problem_is_reported_at_once_in_the_rules_order():
+    found = problems(settings(deploy_app_name="Shop", deploy_repo="", deploy_hooks={"x": []}, deploy_keep_releases=0, deploy_token=TOKEN,
+                              deploy_balancers=["nowhere"]))
+    assert [message.split(" ")[0] for message in found] == [
+        "deploy_app_name", "deploy_repo", "deploy_hooks", "deploy_keep_releases", "deploy_token", "deploy_balancer_member", "deploy_balancers"]
+
+
+def test_no_message_holds_the_key_or_the_token():
+    found = problems(settings(deploy_repo="git@git.example.com:shop.git", deploy_ssh_key=KEY, deploy_token=TOKEN))
+    assert found
+    assert not any("OPENSSH" in message or TOKEN in message for message in found)
+
+
+def test_the_role_hands_over_every_setting_the_rules_read():
+    role_vars = yaml.safe_load((COLLECTIONS.parent / "roles" / "deploy" / "vars" / "main.yml").read_text())
+    assert set(role_vars["_deploy_checked_settings"]) | {"inventory_hosts"} == set(settings())

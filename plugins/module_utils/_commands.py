@@ -190,7 +190,8 @@ class Runner:
         out, err = self.redact(out or ""), self.redact(err or "")
         if check and rc != 0:
             raise DeployError(
-                "{0} failed (rc={1}): {2}".format(step, rc, tail(err or out, 3) or "no output"),
-                details={"step": step, "rc": rc, "cmd": [self.redact(arg) for arg in argv], "stdout": tail(out), "stderr": tail(err)},
+                "{0} failed (rc={1}): {2}".format(step, rc, tail(err or out) or "no output"),
+                # The output's tail is in the message only: Ansible prints stdout and stderr again, and as lines.
+                details={"step": step, "rc": rc, "cmd": [self.redact(arg) for arg in argv]},
             )
         return rc, out, err

@@ -133,3 +133,11 @@ def test_a_real_module_passes_command_text_to_the_program_untouched(monkeypatch)
     assert (rc, out) == (0, "/srv/app /srv/app app\n")
     rc, out, dummy = module_run_command(module)(["printf", "%s|", "~", "$HOME", "~/x"])
     assert out == "~|$HOME|~/x|"
+
+
+def test_a_failure_shows_the_last_lines_of_its_output_once():
+    with pytest.raises(DeployError) as raised:
+        Runner().run(["sh", "-c", "seq 1 30 >&2; echo ERROR: No matching distribution >&2; exit 1"], step="pip install")
+    lines = raised.value.message.splitlines()
+    assert lines[0] == "pip install failed (rc=1): 12" and lines[-1] == "ERROR: No matching distribution" and len(lines) == 20
+    assert "No matching distribution" not in repr(raised.value.details)

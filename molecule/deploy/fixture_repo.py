@@ -32,6 +32,15 @@ BRANCHES = {
         ("app.py", "import os\n", "import os\nimport sys\n"),
         ("app.py", HEALTHZ, 'return (jsonify(status="ok"), 200) if "--no-control-socket" in sys.argv else (jsonify(status="broken"), 500)'),
     ]),
+    # As Django's SECURE_SSL_REDIRECT behind nginx: 301 to https unless the proxy says the request came over https.
+    "secure-redirect": ("deps", [
+        ("app.py", "from flask import Flask, jsonify\n", "from flask import Flask, jsonify, redirect, request\n"),
+        ("app.py", "app = Flask(__name__)\n", 'app = Flask(__name__)\n\n\n@app.before_request\ndef secure_ssl_redirect():\n'
+         '    if request.headers.get("X-Forwarded-Proto") != "https":\n'
+         '        return redirect("https://" + request.host + request.full_path.rstrip("?"), 301)\n    return None\n'),
+    ]),
+    # Fails to import: gunicorn's workers cannot boot.
+    "missing-module": ("deps", [("app.py", "import os\n", "import os\n\nimport stagecraft_no_such_module  # noqa: F401\n")]),
 }
 
 

@@ -177,6 +177,20 @@ options:
     description: The C(Host) header of the health check (Django checks it against C(ALLOWED_HOSTS)).
     type: str
     default: localhost
+  health_scheme:
+    description:
+      - The C(X-Forwarded-Proto) header of the health check, as nginx sends it for the app's server block
+        (C(https) when nginx speaks TLS). Django's C(SECURE_SSL_REDIRECT) answers C(301) to requests without C(https).
+      - The check also sends C(X-Forwarded-Host) (O(health_host)), C(X-Forwarded-For) and C(X-Real-IP) (C(127.0.0.1)).
+    type: str
+    choices: [http, https]
+    default: http
+    version_added: 0.1.0
+  health_headers:
+    description: More headers of the health check; they replace those of the same name the check sends itself.
+    type: dict
+    default: {}
+    version_added: 0.1.0
   health_timeout:
     description: Seconds a release gets to answer, as a candidate and again after the switch.
     type: float

@@ -35,6 +35,11 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._switch import s
 
 PROBE_TIMEOUT = 5.0
 JOURNAL_LINES = 20
+# Lines of the journal an error message shows (and the exception that ended a traceback before them).
+SHOWN_LINES = 8
+# A definite wrong answer this many times in a row fails the probe; 503 is HTTP's "not ready yet".
+WRONG_ANSWERS_TO_FAIL = 3
+NOT_READY_STATUSES = (503,)
 ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
@@ -85,25 +90,42 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-class Health:
-    """The health check: GET `path` with `host` as Host must answer `status` within `timeout` seconds."""
+def probe_headers(host, scheme, extra=None):
+    """The headers nginx's server block sends the app (roles/nginx/templates/site.conf.j2) for a request
+    from this host to `host` over `scheme`, then `extra` (names compared case-insensitively)."""
+    headers = {"Host": host, "X-Forwarded-Proto": scheme, "X-Forwarded-Host": host, "X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1",
+               "User-Agent": "stagecraft-health-check"}
+    for name, value in (extra or {}).items():
+        headers = dict((key, given) for key, given in headers.items() if key.lower() != name.lower())
+        headers[name] = str(value)
+    return headers
 
-    def __init__(self, path="/healthz", status=200, host="localhost", timeout=60.0, interval=0.2):
+
+class Health:
+    """The health check: GET `path` as nginx would ask it (`probe_headers`) must answer `status` within `timeout` seconds.
+
+    No answer (refused, reset, timed out) and 503 mean "not up yet": the probe waits. Any other answer
+    that is not `status`, WRONG_ANSWERS_TO_FAIL times in a row, is the app's definite answer: it fails at once.
+    """
+
+    def __init__(self, path="/healthz", status=200, host="localhost", timeout=60.0, interval=0.2, scheme="http", headers=None):
         if not path.startswith("/"):
             raise DeployError("the health check path must start with /, not {0!r}".format(path))
         self.path, self.status, self.host, self.timeout, self.interval = path, int(status), host, float(timeout), float(interval)
+        self.headers = probe_headers(host, scheme, headers)
 
     def ask(self, target):
-        """One request; (status, None) or (None, error text)."""
+        """One request; (status, "HTTP <status>" and where it redirects) or (None, error text)."""
         if isinstance(target, tuple):
             connection = http.client.HTTPConnection(target[0], target[1], timeout=PROBE_TIMEOUT)
         else:
             connection = _UnixConnection(target, PROBE_TIMEOUT)
         try:
-            connection.request("GET", self.path, headers={"Host": self.host, "User-Agent": "stagecraft-health-check"})
+            connection.request("GET", self.path, headers=self.headers)
             answer = connection.getresponse()
             answer.read()
-            return answer.status, None
+            location = answer.getheader("Location")
+            return answer.status, "HTTP {0}".format(answer.status) + (" to {0}".format(location) if location else "")
         except (OSError, http.client.HTTPException) as exc:
             return None, "{0}: {1}".format(type(exc).__name__, exc)
         finally:
@@ -111,21 +133,40 @@ class Health:
 
     def answer(self, target):
         """One request; (whether it answered the expected status, "HTTP <status>" or the error text)."""
-        status, error = self.ask(target)
-        return status == self.status, "HTTP {0}".format(status) if status is not None else error
+        status, said = self.ask(target)
+        return status == self.status, said
+
+    def definite(self, status):
+        """Whether an answer that is not the expected one is the app's final word rather than "not up yet"."""
+        return status is not None and status != self.status and status not in NOT_READY_STATUSES
 
     def wait(self, target, still_running=None, sleep=time.sleep, clock=time.monotonic):
-        """Probe until the expected status, the deadline, or `still_running()` says the server died."""
+        """Probe until the expected status, WRONG_ANSWERS_TO_FAIL definite wrong answers in a row, the deadline,
+        or `still_running()` says the server died."""
         started = clock()
-        attempts, last = 0, None
+        attempts = wrong = 0
         while True:
             attempts += 1
-            healthy, last = self.answer(target)
-            if healthy:
-                return {"healthy": True, "answer": last, "attempts": attempts, "seconds": round(clock() - started, 2)}
-            if clock() - started >= self.timeout or (still_running is not None and not still_running()):
-                return {"healthy": False, "answer": last, "attempts": attempts, "seconds": round(clock() - started, 2)}
+            status, said = self.ask(target)
+            wrong = wrong + 1 if self.definite(status) else 0
+            outcome = {"healthy": status == self.status, "answer": said, "attempts": attempts, "wrong_in_a_row": wrong}
+            if outcome["healthy"] or wrong >= WRONG_ANSWERS_TO_FAIL or clock() - started >= self.timeout or (
+                    still_running is not None and not still_running()):
+                return dict(outcome, seconds=round(clock() - started, 2))
             sleep(self.interval)
+
+
+def last_words(lines, count=SHOWN_LINES):
+    """The last `count` lines of a process's output, preceded by the exception that ended the last Python
+    traceback when it is earlier than those (gunicorn logs its shutdown after a worker's ImportError)."""
+    shown = list(lines)[-count:]
+    cause, in_traceback = None, False
+    for line in lines:
+        if line.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif in_traceback and line and not line.startswith((" ", "\t")):
+            cause, in_traceback = line, False
+    return ([cause] if cause and cause not in shown else []) + shown
 
 
 class Systemd:
@@ -139,13 +180,19 @@ class Systemd:
         """Stop `unit`, unchecked (it may be gone already); without `wait`, systemd stops it in the background."""
         self.runner.run(["systemctl", "stop"] + ([] if wait else ["--no-block"]) + [unit], step="stop the candidate", check=False)
 
+    def reset_failed(self, pattern):
+        """Forget units left `failed` (a failed unit stays so, and the host `degraded`, until reset); unchecked."""
+        self.runner.run(["systemctl", "reset-failed", pattern], step="systemctl reset-failed", check=False)
+
     def state(self, unit):
         _rc, out, _err = self.runner.run(["systemctl", "is-active", unit], step="systemctl is-active", check=False)
         return out.strip()
 
     def journal(self, unit, since):
-        _rc, out, err = self.runner.run(["journalctl", "--unit", unit, "--since", "@{0}".format(int(since)), "--lines", str(JOURNAL_LINES),
-                                         "--no-pager", "--output", "cat"], step="journalctl", check=False)
+        """The unit's newest JOURNAL_LINES lines since `since`. Cut here, not by journalctl: with --since,
+        --lines gives the OLDEST lines on systemd 252."""
+        _rc, out, err = self.runner.run(["journalctl", "--unit", unit, "--since", "@{0}".format(int(since)), "--no-pager", "--output", "cat"],
+                                        step="journalctl", check=False)
         return (out or err).rstrip().splitlines()[-JOURNAL_LINES:]
 
 
@@ -207,6 +254,7 @@ class Activator:
         finally:
             # The candidate stops while the service restarts; this waits for what is left of it.
             self.systemd.stop(self.record.candidate(release_id)[0])
+            self.systemd.reset_failed(self.record.candidate("*")[0])
         if not result["service"]["healthy"]:
             self._undo(release_id, current_id, result["service"])
         set_state(release_path, "good")
@@ -224,8 +272,8 @@ class Activator:
         outcome["repair"] = self._restart_and_prove()
         if not outcome["repair"]["healthy"]:
             raise DeployError(
-                "release {0} is current but {1} does not answer its health check ({2}); a restart did not help ({3}). Last log lines: {4}".format(
-                    release_id, self.record.unit, answer, self._verdict(outcome["repair"]), " | ".join(outcome["repair"]["journal"][-5:])),
+                "release {0} is current but {1} does not answer its health check ({2}); a restart did not help ({3}). Last log lines:\n{4}".format(
+                    release_id, self.record.unit, answer, self._verdict(outcome["repair"]), "\n".join(last_words(outcome["repair"]["journal"]))),
                 details={"release_id": release_id, "service": outcome, "repair": outcome["repair"], "rolled_back": False})
         return outcome
 
@@ -237,22 +285,25 @@ class Activator:
             outcome = self.health.wait(sock, still_running=lambda: self.systemd.state(unit) in ("active", "activating", "reloading"))
         except DeployError as exc:
             outcome = {"healthy": False, "answer": exc.message, "attempts": 0, "seconds": 0}
-        if not outcome["healthy"]:
-            outcome["journal"] = self.systemd.journal(unit, since)
         # A healthy candidate's graceful stop need not hold up the switch: activate() waits for it after the restart.
         self.systemd.stop(unit, wait=not outcome["healthy"])
         if not outcome["healthy"]:
+            # Read once it has stopped, so that its last words are in; then no candidate of this app stays failed.
+            outcome["journal"] = self.systemd.journal(unit, since)
+            self.systemd.reset_failed(self.record.candidate("*")[0])
             set_state(os.path.join(self.releases_dir, release_id), "failed")
             raise DeployError(
                 "release {0} failed its health check before taking traffic ({1}); nothing was switched, the previous release still "
-                "serves. Last log lines of {2}: {3}".format(release_id, self._verdict(outcome), unit, " | ".join(outcome["journal"][-5:])),
+                "serves. Last log lines of {2}:\n{3}".format(release_id, self._verdict(outcome), unit, "\n".join(last_words(outcome["journal"]))),
                 details={"release_id": release_id, "candidate": outcome, "rolled_back": False})
         return outcome
 
     def _verdict(self, outcome):
         if not outcome["attempts"]:
             return "it did not start: " + outcome["answer"].splitlines()[0]
-        return "GET {0} answered {1} after {2} s, expected HTTP {3}".format(self.health.path, outcome["answer"], outcome["seconds"], self.health.status)
+        times = " {0} times in a row".format(outcome["wrong_in_a_row"]) if outcome.get("wrong_in_a_row", 0) > 1 else ""
+        return "GET {0} answered {1}{2} after {3} s ({4} attempts), expected HTTP {5}".format(
+            self.health.path, outcome["answer"], times, outcome["seconds"], outcome["attempts"], self.health.status)
 
     def _restart_and_prove(self):
         since = self.clock()

@@ -101,10 +101,14 @@ def redacting(run_command, secrets):
 
 
 def module_run_command(module):
-    """A `run_command` backed by AnsibleModule.run_command (the module is duck-typed)."""
+    """A `run_command` backed by AnsibleModule.run_command (the module is duck-typed).
+
+    AnsibleModule expands `~` and `$VARIABLES` in every argument with its own environment (root's)
+    unless told not to; the programs (a hook's `sh -c` above all) must get the text as written.
+    """
 
     def run_command(argv, cwd=None, env=None):
-        return module.run_command(list(argv), cwd=cwd, environ_update=dict(env or {}), check_rc=False)
+        return module.run_command(list(argv), cwd=cwd, environ_update=dict(env or {}), check_rc=False, expand_user_and_vars=False)
 
     return run_command
 
@@ -186,7 +190,8 @@ class Runner:
         out, err = self.redact(out or ""), self.redact(err or "")
         if check and rc != 0:
             raise DeployError(
-                "{0} failed (rc={1}): {2}".format(step, rc, tail(err or out, 3) or "no output"),
-                details={"step": step, "rc": rc, "cmd": [self.redact(arg) for arg in argv], "stdout": tail(out), "stderr": tail(err)},
+                "{0} failed (rc={1}): {2}".format(step, rc, tail(err or out) or "no output"),
+                # The output's tail is in the message only: Ansible prints stdout and stderr again, and as lines.
+                details={"step": step, "rc": rc, "cmd": [self.redact(arg) for arg in argv]},
             )
         return rc, out, err

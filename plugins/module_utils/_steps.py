@@ -73,6 +73,8 @@ HEALTH_SPEC = dict(
     health_path=dict(type="str", default="/healthz"),
     health_status=dict(type="int", default=200),
     health_host=dict(type="str", default="localhost"),
+    health_scheme=dict(type="str", default="http", choices=["http", "https"]),
+    health_headers=dict(type="dict", default={}),
     health_timeout=dict(type="float", default=60),
 )
 OUTCOMES = ["success", "unchanged", "failed", "rolled_back", "interrupted"]
@@ -311,7 +313,8 @@ def activate(call):
         return {"changed": True, "release_id": params["release_id"], "previous_release_id": "", "commit": "", "repaired": False}
     runner = Runner(call.run_command)
     hooks = Hooks(runner, user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=base)
-    health = Health(params["health_path"], params["health_status"], params["health_host"], params["health_timeout"])
+    health = Health(params["health_path"], params["health_status"], params["health_host"], params["health_timeout"], scheme=params["health_scheme"],
+                    headers=params["health_headers"])
     # The record is read only to act: in check mode on a new host the gunicorn role has not written it yet.
     activator = Activator(base, lambda: ServiceRecord.load(service_record_path(params)), health, runner, hooks)
     release_id, current_id = activator.choose(params["release_id"] or None, params["rollback"])

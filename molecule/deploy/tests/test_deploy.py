@@ -5,7 +5,9 @@ print the app's secrets.
 
 Then, with no deploy to help, the master is killed again and again under a request loop and must
 come back by itself; a per-push deploy of the version that serves repairs a stopped service and
-fails loudly when the repair cannot make it answer.
+fails loudly when the repair cannot make it answer. Last, apps as others write them, from a controller
+without $USER: one that redirects whatever is not forwarded as https, with a hook that prints what it
+sees of $HOME, ~ and $USER, and one that fails to import.
 
 The first deploy is molecule's converge: the whole prod composition, run again by molecule's
 idempotence step. Each later phase is a session fixture that runs playbooks/deploy.yml once for all
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import re
 import shlex
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +45,8 @@ LOOP = (Path(__file__).resolve().parents[2] / "shared" / "request_loop.py").read
 MAINTENANCE_PAGE = "/var/lib/stagecraft/app-prod/maintenance.html"
 STOP_FILE = "/run/molecule-stop-loop"
 LOOP_OUTPUT = "/run/molecule-loop.json"
+# ansible-core's own heading of a failed task, repeating its message: "[ERROR]: Task failed: ..." up to "Origin: FILE".
+ANSIBLE_ERROR_HEADING = re.compile(r"^\[ERROR\]: Task failed: .*?^Origin: ", re.DOTALL | re.MULTILINE)
 # In every secret of the app (molecule.yml's gunicorn_secrets): no spelling of any may ever show.
 CANARY = "c4n4ry"
 # A migration's last words, as a database driver says them: the URL, and its password decoded.
@@ -260,6 +266,10 @@ def test_broken_requirement_fails_the_build_and_the_old_release_serves(inventory
     recap, seen = broken_build.of(inventory_name)
     assert recap["failed"] == 1
     assert "pip install failed" in broken_build.output and "stagecraft-no-such-package" in broken_build.output
+    # pip's error once in the module's failure and once in the role's last word, for each host: not again as stderr and lines.
+    # ansible-core heads each failed task with an "[ERROR]: Task failed: <message>" paragraph of its own: not counted.
+    results = ANSIBLE_ERROR_HEADING.sub("", broken_build.output)
+    assert results.count("No matching distribution found for stagecraft-no-such-package") == 2 * len(broken_build.recap), results
     assert seen["serving"].get("commit") == commits["deps"]
     assert states_of(seen, commits["broken-deps"]) == ["failed"]
     assert seen["record"][-1]["outcome"] == "failed"
@@ -275,6 +285,8 @@ def test_unhealthy_release_never_takes_traffic(inventory_name, unhealthy, commit
     recap, seen = unhealthy.of(inventory_name)
     assert recap["failed"] == 1
     assert "failed its health check before taking traffic" in unhealthy.output and "HTTP 500" in unhealthy.output
+    # A definite wrong answer is the app's last word: three in a row end the probe, it does not wait for the timeout.
+    assert "answered HTTP 500 3 times in a row after" in unhealthy.output and "(3 attempts), expected HTTP 200" in unhealthy.output
     assert seen["serving"].get("commit") == commits["deps"]
     assert states_of(seen, commits["unhealthy"]) == ["failed"]
     assert seen["candidates"] == ""
@@ -553,3 +565,50 @@ def test_failures_name_the_step_and_show_no_secret(inventory_name, secrets_print
     # The deploy record and the whole journal (the app's unit, the modules' own lines): no line holds it.
     assert on_hosts[inventory_name] == ["0", "0"]
     assert build.seen[inventory_name]["serving"].get("status") == migration.seen[inventory_name]["serving"].get("status") == "ok"
+
+
+# A hook that says what it sees: the text reaches sh untouched, so these are the app user's.
+HOOK_SEES = 'echo "$HOME" ~ "$USER" > hook-sees.txt'
+
+
+@pytest.fixture(scope="session")
+def apps_as_they_are(all_hosts, secrets_printed):
+    """Apps as others write them, deployed from a controller with no $USER (CI, cron): one that redirects every
+    request not forwarded as https (Django's SECURE_SSL_REDIRECT), with a hook that prints $HOME, ~ and $USER,
+    then one that fails to import."""
+    private = private_repository("ssh_host_ed25519_key.pub")
+    with pytest.MonkeyPatch.context() as no_user:
+        for name in ("USER", "LOGNAME", "USERNAME", "LNAME"):
+            no_user.delenv(name, raising=False)
+        redirecting = phase(all_hosts, **(private | {"deploy_version": "secure-redirect", "deploy_hooks": {"before_switch": [HOOK_SEES]}}))
+    sees = {name: each.run(f"cat {BASE}/current/hook-sees.txt").stdout.strip() for name, each in all_hosts.items()}
+    missing_module = phase(all_hosts, **(private | {"deploy_version": "missing-module"}))
+    failed_units = {name: each.run("systemctl list-units --failed --no-legend --plain 'app-prod*'").stdout.strip() for name, each in all_hosts.items()}
+    return redirecting, sees, missing_module, failed_units
+
+
+def test_an_app_that_redirects_plain_http_deploys_behind_tls(inventory_name, apps_as_they_are, commits):
+    redirecting = apps_as_they_are[0]
+    recap, seen = redirecting.of(inventory_name)
+    assert recap["failed"] == 0, redirecting.output[-3000:]
+    assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"]
+
+
+def test_hooks_see_the_app_users_home_and_name(inventory_name, apps_as_they_are):
+    assert apps_as_they_are[1][inventory_name] == f"{BASE} {BASE} app-prod"
+
+
+def test_without_user_the_record_names_the_controllers_account(inventory_name, apps_as_they_are):
+    seen = apps_as_they_are[0].seen[inventory_name]
+    assert seen["record"][-1]["who"] == pwd.getpwuid(os.getuid()).pw_name != "unknown"
+
+
+def test_a_release_that_cannot_import_names_the_cause_and_leaves_no_failed_unit(inventory_name, apps_as_they_are, commits):
+    missing_module, failed_units = apps_as_they_are[2], apps_as_they_are[3]
+    recap, seen = missing_module.of(inventory_name)
+    assert recap["failed"] == 1
+    assert "failed its health check before taking traffic" in missing_module.output
+    assert "ModuleNotFoundError: No module named 'stagecraft_no_such_module'" in missing_module.output, missing_module.output[-3000:]
+    assert states_of(seen, commits["missing-module"]) == ["failed"]
+    assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"]
+    assert failed_units[inventory_name] == ""

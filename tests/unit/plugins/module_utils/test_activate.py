@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
+from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord, Systemd, last_words
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner, subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
@@ -27,12 +27,18 @@ class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
 @pytest.fixture
 def server(tmp_path):
     """A real HTTP server on a Unix socket answering /healthz with the status in `answers` (and remembering Host)."""
-    state = {"status": 200, "hosts": []}
+    state = {"status": 200, "hosts": [], "headers": [], "secure_redirect": False}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             state["hosts"].append(self.headers.get("Host"))
-            self.send_response(state["status"] if self.path == "/healthz" else 404)
+            state["headers"].append(dict(self.headers.items()))
+            if state["secure_redirect"] and self.headers.get("X-Forwarded-Proto") != "https":
+                # Django's SECURE_SSL_REDIRECT behind a proxy that says the request came over https.
+                self.send_response(301)
+                self.send_header("Location", "https://{0}{1}".format(self.headers.get("Host"), self.path))
+            else:
+                self.send_response(state["status"] if self.path == "/healthz" else 404)
             self.end_headers()
 
         def address_string(self):
@@ -57,11 +63,49 @@ def test_healthy_answer_over_a_unix_socket(server):
     assert state["hosts"] == ["shop.example.com"]
 
 
-def test_wrong_status_until_the_deadline(server):
+def test_the_probe_asks_as_nginx_does_for_its_server_block(server):
     path, state = server
-    state["status"] = 500
-    outcome = Health(timeout=0.3, interval=0.05).wait(path)
-    assert outcome["healthy"] is False and outcome["answer"] == "HTTP 500" and outcome["attempts"] >= 2
+    outcome = Health(host="shop.example.com", scheme="https", headers={"x-real-ip": "10.0.0.9", "X-Tenant": "eu"}, timeout=5).wait(path)
+    assert outcome["healthy"] is True
+    sent = state["headers"][0]
+    assert (sent["Host"], sent["X-Forwarded-Proto"], sent["X-Forwarded-Host"], sent["X-Forwarded-For"]) == (
+        "shop.example.com", "https", "shop.example.com", "127.0.0.1")
+    # Extra headers replace the probe's own of the same name, whatever their case.
+    names = [name.lower() for name in sent]
+    assert (sent["x-real-ip"], sent["X-Tenant"]) == ("10.0.0.9", "eu") and names.count("x-real-ip") == 1
+
+
+@pytest.mark.parametrize("scheme, healthy, answer", [("https", True, "HTTP 200"), ("http", False, "HTTP 301 to https://shop.example.com/healthz")])
+def test_an_app_that_redirects_plain_http_passes_when_nginx_speaks_tls(server, scheme, healthy, answer):
+    path, state = server
+    state["secure_redirect"] = True
+    outcome = Health(host="shop.example.com", scheme=scheme, timeout=30, interval=0.01).wait(path)
+    assert (outcome["healthy"], outcome["answer"]) == (healthy, answer)
+
+
+@pytest.mark.parametrize("status", [500, 404, 301, 400])
+def test_a_definite_wrong_answer_three_times_in_a_row_fails_at_once(server, status):
+    path, state = server
+    state["status"] = status
+    outcome = Health(timeout=600, interval=0.01).wait(path)
+    assert (outcome["healthy"], outcome["answer"].split(" to ")[0], outcome["attempts"]) == (False, "HTTP {0}".format(status), 3)
+
+
+def test_not_ready_yet_waits_until_the_deadline(server):
+    """503 is HTTP's "not ready yet" (an app warming up): the probe waits for it as for a closed socket."""
+    path, state = server
+    state["status"] = 503
+    ticks = iter(range(1000))
+    outcome = Health(timeout=10, interval=0).wait(path, sleep=lambda seconds: None, clock=lambda: next(ticks))
+    assert (outcome["healthy"], outcome["answer"], outcome["attempts"]) == (False, "HTTP 503", 10)
+
+
+def test_a_wrong_answer_between_others_starts_the_count_again():
+    answers = iter([(500, "HTTP 500"), (500, "HTTP 500"), (None, "ConnectionRefusedError"), (500, "HTTP 500"), (500, "HTTP 500"), (200, "HTTP 200")])
+    health = Health(timeout=600, interval=0)
+    health.ask = lambda target: next(answers)
+    expected = {"healthy": True, "answer": "HTTP 200", "attempts": 6, "wrong_in_a_row": 0}
+    assert dict(health.wait("unused", sleep=lambda seconds: None), seconds=None) == dict(expected, seconds=None)
 
 
 def test_nothing_listening_is_an_answer_too(tmp_path):
@@ -157,7 +201,8 @@ def test_the_candidate_stops_while_the_service_restarts(tmp_path, server, monkey
     assert os.readlink(str(tmp_path / "current")) == "releases/" + ids[1]
     candidate = "shop-prod@{0}.service".format(ids[1])
     assert (bin_dir / "calls.txt").read_text().splitlines() == [
-        "start " + candidate, "stop --no-block " + candidate, "reset-failed shop-prod.service", "restart shop-prod.service", "stop " + candidate]
+        "start " + candidate, "stop --no-block " + candidate, "reset-failed shop-prod.service", "restart shop-prod.service", "stop " + candidate,
+        "reset-failed shop-prod@*.service"]
 
 
 @pytest.fixture
@@ -241,7 +286,8 @@ def test_the_activate_step_proves_a_current_release_serves(tmp_path, serving_rel
     record = tmp_path / "gunicorn.json"
     record.write_text(json.dumps(dict(RECORD, listen="unix", socket=str(tmp_path / "app.sock"))))
     params = dict(path=str(tmp_path), release_id=release_id, rollback=False, service_record=str(record), user=None, env_file=None, hooks={},
-                  health_path="/healthz", health_status=200, health_host="localhost", health_timeout=1.0)
+                  health_path="/healthz", health_status=200, health_host="localhost", health_scheme="http",
+                  health_headers={}, health_timeout=1.0)
     done = activate(Call(params, False, subprocess_run_command))
     assert (done["changed"], done["repaired"], done["service"]["repaired"]) == (changed, repaired, repaired)
     assert (tmp_path / "up").exists()
@@ -255,7 +301,64 @@ def test_a_deploy_that_repairs_the_serving_release_says_so_and_records_no_deploy
     params = dict(path=str(tmp_path), phase="activate", release_id=release_id, rollback=False, built_changed=False, service_record=str(record),
                   holder_id="run-1", who="alice", job_id=None, ref="main", version="main", timestamp="20261122T190507Z", ssh_key=None,
                   known_hosts=None, user=None, env_file=None, hooks={}, health_path="/healthz", health_status=200, health_host="localhost",
-                  health_timeout=1.0, keep=5)
+                  health_scheme="http", health_headers={}, health_timeout=1.0, keep=5)
     done = deploy(Call(params, False, subprocess_run_command))
     assert (done["changed"], done["repaired"], done["release_id"]) == (True, True, release_id)
     assert "record" not in done["steps"] and not (tmp_path / "deploys.jsonl").exists()
+
+
+GUNICORN_IMPORT_FAILURE = """[INFO] Booting worker with pid: 9
+[ERROR] Exception in worker process
+Traceback (most recent call last):
+  File "/srv/app/prod/releases/r/.venv/lib/python3.11/site-packages/gunicorn/arbiter.py", line 608, in spawn_worker
+    worker.init_process()
+ModuleNotFoundError: No module named 'nosuchmodule'
+[INFO] Worker exiting (pid: 9)
+[ERROR] Worker (pid:9) exited with code 3
+[ERROR] Shutting down: Master
+[ERROR] Reason: Worker failed to boot.
+app-prod@r.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED
+app-prod@r.service: Failed with result 'exit-code'.""".splitlines()
+
+
+def test_last_words_keep_the_exception_that_ended_a_traceback():
+    assert last_words(GUNICORN_IMPORT_FAILURE, 4) == ["ModuleNotFoundError: No module named 'nosuchmodule'"] + GUNICORN_IMPORT_FAILURE[-4:]
+    assert last_words(GUNICORN_IMPORT_FAILURE, 8) == GUNICORN_IMPORT_FAILURE[-8:]
+    assert last_words(["a", "b", "c"], 2) == ["b", "c"]
+
+
+def test_the_journal_is_read_newest_last_without_journalctls_line_limit(tmp_path, monkeypatch):
+    """journalctl --since T --lines N gives the OLDEST N lines on systemd 252: the cut is made here."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "journalctl").write_text('#!/bin/sh\necho "$*" > "$(dirname "$0")/args.txt"\nseq 1 50\n')
+    (bin_dir / "journalctl").chmod(0o755)
+    monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, os.environ["PATH"]))
+    assert Systemd(Runner()).journal("app-prod@r.service", 1700000000.5) == [str(number) for number in range(31, 51)]
+    assert "--lines" not in (bin_dir / "args.txt").read_text().split()
+
+
+def test_a_failed_candidate_is_reset_and_its_last_words_name_the_cause(tmp_path, monkeypatch):
+    """Stand-ins: a `systemctl` that logs its arguments and says every unit has failed, a `journalctl` that prints
+    gunicorn's boot failure. The release is marked failed, no candidate stays failed, the message shows the cause."""
+    ids = releases(tmp_path, ["good", "pending"])
+    os.symlink("releases/" + ids[0], str(tmp_path / "current"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text('#!/bin/sh\necho "$*" >> "$(dirname "$0")/calls.txt"\necho failed\n')
+    (bin_dir / "journalctl").write_text("#!/bin/sh\ncat <<'EOF'\n" + "\n".join(GUNICORN_IMPORT_FAILURE) + "\nEOF\n")
+    for name in ("systemctl", "journalctl"):
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, os.environ["PATH"]))
+    record = ServiceRecord(dict(RECORD, listen="unix", socket=str(tmp_path / "none.sock"), candidate_socket=str(tmp_path / "none.sock")), "gunicorn.json")
+
+    with pytest.raises(DeployError) as raised:
+        Activator(str(tmp_path), lambda: record, Health(timeout=30, interval=0.01), Runner(), Hooks()).activate(ids[1], ids[0])
+
+    assert "ModuleNotFoundError: No module named 'nosuchmodule'" in raised.value.message
+    assert raised.value.message.count("ModuleNotFoundError") == 1
+    candidate = "shop-prod@{0}.service".format(ids[1])
+    calls = (bin_dir / "calls.txt").read_text().splitlines()
+    assert calls[0] == "start " + candidate and calls[-2:] == ["stop " + candidate, "reset-failed shop-prod@*.service"]
+    assert os.readlink(str(tmp_path / "current")) == "releases/" + ids[0]
+    assert json.loads((tmp_path / "releases" / ids[1] / MARKER).read_text())["state"] == "failed"

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 import pytest
+from ansible.module_utils import basic
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import (
     CommandLine, Runner, as_args, as_config, as_flag, as_option, hidden_forms, module_run_command, redacting, subprocess_run_command,
@@ -92,7 +94,7 @@ def test_unchecked_run_returns_rc():
 
 def test_module_adapter_maps_env_to_environ_update():
     class FakeModule:
-        def run_command(self, args, cwd=None, environ_update=None, check_rc=True):
+        def run_command(self, args, cwd=None, environ_update=None, check_rc=True, expand_user_and_vars=True):
             return 0, repr((args, cwd, environ_update, check_rc)), ""
 
     dummy, out, dummy = module_run_command(FakeModule())(("git", "status"), cwd="/srv", env={"A": "1"})
@@ -118,3 +120,24 @@ def test_systemctl_show_gives_one_dict_per_unit_in_order(tmp_path):
 def test_systemctl_show_failure_gives_no_units_and_the_error(tmp_path):
     systemctl = _fake_systemctl(tmp_path, "echo 'Failed to connect to bus' >&2; exit 1\n")
     assert systemctl_show(systemctl, ["a.service"], ["ActiveState"], subprocess_run_command) == (1, [], "Failed to connect to bus\n")
+
+
+def test_a_real_module_passes_command_text_to_the_program_untouched(monkeypatch):
+    """AnsibleModule.run_command expands `$HOME`, `$USER` and `~` itself unless told not to: a hook's
+    `touch $HOME/x` would reach sh as root's path. The program must see the text as written."""
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": {}}).encode())
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
+    monkeypatch.setenv("HOME", "/root-of-the-module")
+    module = basic.AnsibleModule(argument_spec={})
+    rc, out, dummy = module_run_command(module)(["/bin/sh", "-c", "echo $HOME ~ ${USER-none}", "~", "$HOME"], env={"HOME": "/srv/app", "USER": "app"})
+    assert (rc, out) == (0, "/srv/app /srv/app app\n")
+    rc, out, dummy = module_run_command(module)(["printf", "%s|", "~", "$HOME", "~/x"])
+    assert out == "~|$HOME|~/x|"
+
+
+def test_a_failure_shows_the_last_lines_of_its_output_once():
+    with pytest.raises(DeployError) as raised:
+        Runner().run(["sh", "-c", "seq 1 30 >&2; echo ERROR: No matching distribution >&2; exit 1"], step="pip install")
+    lines = raised.value.message.splitlines()
+    assert lines[0] == "pip install failed (rc=1): 12" and lines[-1] == "ERROR: No matching distribution" and len(lines) == 20
+    assert set(raised.value.details) == {"step", "rc", "cmd"}

@@ -225,7 +225,7 @@ def test_half_written_release_is_never_visible(tmp_path, fetched, origin):
     fetched.runner.run_command = failing_tar
     with pytest.raises(DeployError, match="unpack") as raised:
         create_release(fetched, str(releases), target, rid)
-    assert raised.value.details["stderr"] == "tar: disk full"
+    assert raised.value.message.endswith("failed (rc=2): tar: disk full")
     assert seen["final_exists"] is False and seen["hidden"] and all(name.startswith(".partial-" + rid) for name in seen["hidden"])
     assert os.listdir(releases) == []
 

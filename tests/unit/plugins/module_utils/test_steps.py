@@ -183,7 +183,7 @@ def test_a_failing_hook_shows_what_failed_and_none_of_the_apps_secrets(params, b
     answer, output = run_module("deploy", args, tmp_path)
     assert answer["failed"] and answer["msg"].startswith("build step: before_build hook 1 (env | grep")
     assert "failed (rc=3): " in answer["msg"] and "********" in answer["msg"]
-    assert "APP_ENV=production" in answer["stdout"] and "DATABASE_URL=********" in answer["stdout"]
+    assert "APP_ENV=production" in answer["msg"] and "DATABASE_URL=********" in answer["msg"]
     assert "c4n4ry" not in output
     assert "c4n4ry" not in (base / "deploys.jsonl").read_text()
 

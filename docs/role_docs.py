@@ -69,14 +69,16 @@ def part_tags(role: str, tasks: list[dict]) -> dict[str, list[str]]:
     parts: dict[str, list[str]] = {}
     for task in tasks:
         for tag in task.get("tags", []):
-            if tag != role:
+            if tag not in (role, "always"):
                 parts.setdefault(tag, []).append(task["name"])
     return parts
 
 
 def role_part_tags(role: Path) -> dict[str, list[str]]:
-    """part_tags of the role in folder `role`, read from its tasks/main.yml."""
-    return part_tags(role.name, yaml.safe_load((role / "tasks" / "main.yml").read_text()) or [])
+    """part_tags of the role in folder `role`: its preflight's tags (tasks/check.yml, which
+    tasks/main.yml and a composition's check include), then tasks/main.yml's."""
+    files = [role / "tasks" / name for name in ("check.yml", "main.yml")]
+    return part_tags(role.name, [task for path in files if path.exists() for task in yaml.safe_load(path.read_text()) or []])
 
 
 def render_tags(role: Path) -> str:

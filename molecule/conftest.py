@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import re
+import select
 import shlex
+import socket
+import socketserver
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,8 @@ REQUEST_LOOP = (Path(__file__).resolve().parent / "shared" / "request_loop.py").
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
 # A task's line for one host (item lines of a loop too): "changed: [host]", "skipping: [host] => (item=...)".
 TASK_OUTCOME = re.compile(r"^(ok|changed|skipping|failed|fatal): \[")
+# The controller's key, let in as root by molecule/shared/tasks/ssh_server.yml.
+SSH_KEY = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "ssh_key"
 
 
 @pytest.fixture(scope="session")
@@ -222,3 +229,50 @@ def assert_bad_input_case(bad_input: dict, inventory_name: str, case: str, messa
     assert recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 0}
     assert bad_input["after"][inventory_name] == bad_input["before"][inventory_name]
     return done
+
+
+def ssh_connection(port: int) -> dict:
+    """The variables that make Ansible reach a host as a user behind a port forward does:
+    127.0.0.1 and `port` on the controller, never the port sshd listens on in the host."""
+    return {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": port,
+            "ansible_user": "root", "ansible_ssh_private_key_file": str(SSH_KEY),
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+
+
+def new_ssh_session(port: int) -> subprocess.CompletedProcess:
+    """A brand-new SSH connection to 127.0.0.1:`port` (no ControlMaster to lean on) that runs
+    `hostname`, as the next Ansible run or a person would."""
+    return subprocess.run(
+        ["ssh", "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-i", str(SSH_KEY),
+         "-p", str(port), "root@127.0.0.1", "hostname"],
+        capture_output=True, text=True, check=False, timeout=60)
+
+
+class _Forward(socketserver.BaseRequestHandler):
+    """One forwarded connection: bytes both ways until either side closes (or 10 idle minutes)."""
+
+    def handle(self):
+        with socket.create_connection(self.server.target, timeout=30) as upstream:
+            peers = {self.request: upstream, upstream: self.request}
+            while readable := select.select(list(peers), [], [], 600)[0]:
+                for side in readable:
+                    data = side.recv(65536)
+                    if not data:
+                        return
+                    peers[side].sendall(data)
+
+
+@contextlib.contextmanager
+def forwarded_port(address: str, port: int):
+    """A port on the controller's loopback forwarded to `address`:`port`, as NAT, a cloud port
+    forward or a bastion does: the host sees a connection to its own port, the client another."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Forward)
+    server.daemon_threads = True
+    server.target = (address, port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

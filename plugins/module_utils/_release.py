@@ -285,12 +285,15 @@ class GitMirror:
             self.path = final
             os.rename(staging, final)
             return True
-        before = self.local_refs()
-        moved = self.configured_url() != self.url
-        if moved:
+        if self.configured_url() != self.url:
+            # From the new URL first, the mirror pointed at it after: a URL that is no repository
+            # (or refuses us) leaves the mirror as it was.
+            self._git("fetch {0}".format(self.url), "fetch", [self.url] + list(REFSPECS), quiet=True, prune=True)
             self._configure()
+            return True
+        before = self.local_refs()
         self._git("fetch {0}".format(self.url), "fetch", ["origin"], quiet=True, prune=True)
-        return moved or self.local_refs() != before
+        return self.local_refs() != before
 
     def _configure(self):
         self._git("set the mirror's URL", "config", ["remote.origin.url", self.url])

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import changed_tasks, output_tail, role_part_tags, run_playbook
+from conftest import changed_tasks, forwarded_port, new_ssh_session, output_tail, role_part_tags, run_playbook, ssh_connection
 
 HERE = Path(__file__).resolve().parent
 INVENTORIES = HERE.parent / "inventories"
@@ -293,7 +293,46 @@ def test_awx_deploys_prod_with_the_playbook_unchanged_and_records_its_job(stack,
     assert serving(stack, PROD, "--cacert", CA) == commits["code"]
 
 
+# --- Over SSH as users reach hosts: through a port that is not sshd's --------------------------
+
+def test_prod_over_ssh_through_a_forwarded_port_lets_a_new_connection_in(stack, tmp_path):
+    """The whole prod composition, firewall included, over SSH to 127.0.0.1:<some port> forwarded
+    to sshd's 22 (NAT, a cloud port forward, a bastion): port 22 stays open and a brand-new
+    connection gets in after the run, not only the session the run held."""
+    address = stack.check_output("hostname -I").split()[0]
+    with forwarded_port(address, 22) as port:
+        # An inventory of its own, not extra vars, which would send the tasks delegated to the
+        # controller over SSH too.
+        over_ssh = tmp_path / "over_ssh.yml"
+        over_ssh.write_text(json.dumps({"all": {"hosts": {stack.backend.get_hostname(): ssh_connection(port)}}}))
+        deployed, recap = run(DEPLOY, "prod", args=(f"--inventory={over_ssh}",))
+        session = new_ssh_session(port)
+    assert deployed.returncode == 0 and recap[next(iter(recap))]["failed"] == 0, output_tail(deployed)
+    assert "shop-prod (prod) https://shop.test/" in " ".join(deployed.stdout.split())
+    assert session.returncode == 0 and session.stdout.strip() == stack.check_output("hostname"), session.stderr
+    rules = stack.check_output("ufw status")
+    assert re.search(r"^22/tcp\s+LIMIT", rules, re.MULTILINE) and f"{port}/tcp" not in rules, rules
+
+
 # --- Bad input: refused before anything changes -------------------------------------------------
+
+# A change the run would make if the input were good: gunicorn's config and nginx's site (the
+# roles that run first). A refusal must come before either reaches the host.
+LEGITIMATE_CHANGE = {"gunicorn_threads": 3, "nginx_client_max_body_size": "11m"}
+# What a refused run must leave as it was: everything the roles write, by modification or by
+# change of owner or mode (the marker is the run's start).
+CHANGED_SINCE = ("find /etc /srv /var/lib/stagecraft /usr/local \\( -newer /run/bad-input-marker -o -cnewer /run/bad-input-marker \\)"
+                 " -not -path '/etc/ld.so.cache'")
+TUNNEL = {"stack_tunnel": True, "ufw_profile": "tunnel", "nginx_tls_mode": "none", "cloudflared_mode": "token"}
+
+
+def test_the_legitimate_change_alone_would_change_the_host(stack):
+    stack.check_output("touch /run/bad-input-marker")
+    checked, recap = run(DEPLOY, "prod", args=("--check",), **LEGITIMATE_CHANGE)
+    assert checked.returncode == 0, output_tail(checked)
+    assert {"Write gunicorn.conf.py", "Install the server block"} <= {task.split(" : ")[-1] for task in changed_tasks(checked.stdout)}
+    assert stack.check_output(CHANGED_SINCE) == ""
+
 
 @pytest.mark.parametrize(("environment", "playbook", "extra_vars", "message"), [
     ("prod", DEPLOY, {"nginx_tls_mode": "selfsigned"}, "nginx_tls_mode is selfsigned"),
@@ -306,13 +345,25 @@ def test_awx_deploys_prod_with_the_playbook_unchanged_and_records_its_job(stack,
     ("dev", "../../playbooks/prod.yml", {}, "this is the prod playbook, but the inventory gives"),
     ("prod", DEPLOY, {"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode"),
     ("prod", DEPLOY, {"stack_composition": "balanced", "deploy_maintenance": True}, "deploy_maintenance: the app hosts run no nginx"),
+    # Each role's own rules, the last roles' first: they ran after the first roles changed the host.
+    ("prod", DEPLOY, {"deploy_keep_releases": 0}, "deploy_keep_releases must be at least 1 (got 0)"),
+    ("prod", DEPLOY, {"deploy_repo": "https://deployer:canary-password@git.example.com/shop.git"}, "deploy_repo carries credentials in its URL"),
+    ("prod", DEPLOY, {"deploy_repo": "file:///etc"}, "deploy_repo file:///etc is not a git repository on the host"),
+    ("prod", "../../playbooks/prod.yml", {"deploy_repo": "/etc"}, "deploy_repo /etc is not a git repository on the host"),
+    ("prod", DEPLOY, {"ufw_rules": [{"port": 70000}]}, 'ufw_rules[0].port 70000 is not a port (1-65535) or a range "LOW:HIGH"'),
+    ("prod", DEPLOY, {"nginx_locations": [{"path": "/files/", "type": "static", "dir": "../../../../../etc"}]},
+     'nginx_locations[0].dir "../../../../../etc" climbs with ".."'),
+    ("prod", DEPLOY, {**TUNNEL, "cloudflared_token": "not-a-token"}, "cloudflared_token is not a tunnel token"),
+    ("dev", DEPLOY, {"gunicorn_workers": 0}, "gunicorn_workers must be at least 1 (got 0)"),
 ], ids=["prod-selfsigned", "prod-plain-http", "prod-debug", "prod-dev-branch", "prod-public-app-port", "prod-no-socket-activation", "dev-open",
-        "wrong-playbook",
-        "bad-role-variable", "balanced-maintenance"])
-def test_bad_input_is_refused_before_anything_changes(stack, environment, playbook, extra_vars, message):
-    before = stack.check_output("ls -l --time-style=+%s /srv/shop/*/current /etc/nginx/stagecraft/sites")
-    refused, recap = run(playbook, environment, **extra_vars)
+        "wrong-playbook", "bad-role-variable", "balanced-maintenance",
+        "deploy-keep-none", "deploy-repo-password", "deploy-repo-file-url", "deploy-repo-path-prod-playbook", "ufw-bad-port",
+        "nginx-location-climbs", "cloudflared-bad-token", "gunicorn-no-workers"])
+def test_bad_input_with_a_legitimate_change_is_refused_before_anything_changes(stack, environment, playbook, extra_vars, message):
+    stack.check_output("touch /run/bad-input-marker")
+    refused, recap = run(playbook, environment, **{**LEGITIMATE_CHANGE, **extra_vars})
     assert refused.returncode != 0
     assert message in " ".join(output_tail(refused).split())
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
-    assert stack.check_output("ls -l --time-style=+%s /srv/shop/*/current /etc/nginx/stagecraft/sites") == before
+    assert stack.check_output(CHANGED_SINCE) == ""
+    assert "canary-password" not in refused.stdout + refused.stderr

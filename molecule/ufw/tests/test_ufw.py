@@ -7,7 +7,6 @@ probed port, so a port that does not answer from the peer is closed by the firew
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import socket
@@ -15,10 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import assert_bad_input_case, run_bad_input, run_playbook
+from conftest import assert_bad_input_case, new_ssh_session, run_bad_input, run_playbook, ssh_connection
 
 HERE = Path(__file__).resolve().parent
-SSH_KEY = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "ssh_key"
 PROBED_PORTS = (22, 80, 443, 5432, 8000, 8081, 9000)
 # What the peer sees of each host after converge.yml: 8000 is the gunicorn app's port (bound to
 # every address), 5432 is open only to 10.1.0.0/16 and 2001:db8::/32, 8081 is denied by a rule,
@@ -348,24 +346,6 @@ def published(name: str, port: int) -> int:
     return int(run.stdout.split()[0].rsplit(":", 1)[1])
 
 
-def over_ssh_through(name: str, port: int) -> dict:
-    """The variables that make Ansible reach container `name`'s `port` as a user behind a port
-    forward does: 127.0.0.1 and the published port, never the port sshd listens on."""
-    return {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": published(name, port),
-            "ansible_user": "root", "ansible_ssh_private_key_file": str(SSH_KEY),
-            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
-
-
-def new_ssh_session(name: str, port: int) -> subprocess.CompletedProcess:
-    """A brand-new SSH connection through the published port (no ControlMaster to lean on) that
-    runs `hostname`, as the next Ansible run or a person would."""
-    return subprocess.run(
-        ["ssh", "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
-         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-i", str(SSH_KEY),
-         "-p", str(published(name, port)), "root@127.0.0.1", "hostname"],
-        capture_output=True, text=True, check=False, timeout=60)
-
-
 def reset_firewall(host) -> None:
     """ufw as a host has it before the role: reset, inactive, incoming allowed, the hand-made rule."""
     host.check_output("ufw --force reset && rm -f /etc/ufw/*.rules.20* && ufw default allow incoming"
@@ -384,10 +364,10 @@ def over_ssh(all_hosts) -> dict:
     name = next(name for name in all_hosts if group(name) == "debian13")
     host = all_hosts[name]
     reset_firewall(host)
-    over = over_ssh_through(name, 22)
+    over = ssh_connection(published(name, 22))
     first = run_playbook("apply.yml", "--limit", name, extra_vars=over)
     second = run_playbook("apply.yml", "--limit", name, extra_vars=over)
-    session = new_ssh_session(name, 22)
+    session = new_ssh_session(published(name, 22))
     before = host.check_output(SNAPSHOT)
     refused = {
         "sources": run_playbook("apply.yml", "--limit", name, extra_vars={
@@ -449,8 +429,8 @@ def sshd_elsewhere(all_hosts, over_ssh) -> dict:
     reset_firewall(host)
     host.check_output(f"echo 'Port 2200' > {drop_in} && systemctl restart ssh")
     try:
-        run = run_playbook("apply.yml", "--limit", name, extra_vars=over_ssh_through(name, 2200))
-        session = new_ssh_session(name, 2200)
+        run = run_playbook("apply.yml", "--limit", name, extra_vars=ssh_connection(published(name, 2200)))
+        session = new_ssh_session(published(name, 2200))
         rules = numbered(host)
     finally:
         host.check_output(f"rm -f {drop_in} && systemctl restart ssh")

@@ -157,6 +157,15 @@ def test_changed_url_is_reconfigured(tmp_path, fetched, origin):
     assert again.fetch() is True and again.configured_url() == str(moved)
 
 
+@pytest.mark.parametrize("url", ["file:///etc", "/etc", "/nonexistent/app.git"])
+def test_a_url_that_is_no_repository_leaves_the_mirror_as_it_was(tmp_path, fetched, origin, url):
+    refs = fetched.local_refs()
+    again = GitMirror(fetched.path, url)
+    with pytest.raises(DeployError):
+        again.fetch()
+    assert fetched.configured_url() == str(origin.path) and fetched.local_refs() == refs
+
+
 # Releases
 def resolved(mirror, ref):
     return mirror.resolve(ref)

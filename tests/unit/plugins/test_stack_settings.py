@@ -62,8 +62,8 @@ def test_the_settings_are_the_roles_defaults_unless_set():
     ("prod", {}),
     ("prod", {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": "tunnel"}),
     ("prod", {"stack_tunnel": True, "nginx_tls_mode": "cloudflare_origin", "stack_firewall": False}),
-    ("prod", {"gunicorn_listen": "tcp", "gunicorn_bind_address": "::1", "gunicorn_env_vars": {"DEBUG": "0", "APP_DEBUG": "off", "FLASK_DEBUG": False,
-                                                                                            "OTHER_DEBUG": "1"}}),
+    ("prod", {"gunicorn_listen": "tcp", "gunicorn_bind_address": "::1",
+              "gunicorn_env_vars": {"DEBUG": "0", "APP_DEBUG": "off", "FLASK_DEBUG": False, "OTHER_DEBUG": "1"}}),
     # Each exception named in stack_prod_allow.
     ("prod", {"nginx_tls_mode": "selfsigned", "gunicorn_log_level": "debug", "deploy_version": "develop", "gunicorn_socket_activation": False,
               "nginx_hsts_environments": [], "stack_prod_allow": ["selfsigned", "debug", "dev_branch", "no_socket_activation", "no_hsts"]}),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import APP_NAME, ENV_NAME, as_bool, as_float, as_int, matches, quoted, unique
+from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import app_and_env_problems, as_bool, as_float, as_int, matches, quoted, unique
 
 HOOK_PHASES = ("before_build", "after_build", "before_switch", "after_switch")
 # A URL with "user:password@" (a scheme git knows, such as https:// or git+ssh://).
@@ -28,12 +28,8 @@ MEMBER = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
 
 
 def _name_problems(settings):
-    problems = []
-    name, env, root = settings["deploy_app_name"], settings["deploy_app_env"], settings["deploy_root"]
-    if not matches(APP_NAME, name):
-        problems.append('deploy_app_name {0} is not valid: lowercase letters, digits, "_" and "-", starting with a letter'.format(quoted(name)))
-    if not matches(ENV_NAME, env):
-        problems.append('deploy_app_env {0} is not valid: lowercase letters, digits and "_", starting with a letter'.format(quoted(env)))
+    problems = app_and_env_problems("deploy", settings["deploy_app_name"], settings["deploy_app_env"])
+    root = settings["deploy_root"]
     if not str(root).startswith("/"):
         problems.append("deploy_root must be an absolute path (got {0})".format(quoted(root)))
     return problems

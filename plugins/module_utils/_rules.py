@@ -29,6 +29,16 @@ APP_NAME = re.compile(r"[a-z]([a-z0-9_-]*[a-z0-9])?")
 ENV_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
+def app_and_env_problems(role, name, env):
+    """The messages for `<role>_app_name` and `<role>_app_env` when they cannot name units, users and files."""
+    problems = []
+    if not matches(APP_NAME, name):
+        problems.append('{0}_app_name {1} is not valid: lowercase letters, digits, "_" and "-", starting with a letter'.format(role, quoted(name)))
+    if not matches(ENV_NAME, env):
+        problems.append('{0}_app_env {1} is not valid: lowercase letters, digits and "_", starting with a letter'.format(role, quoted(env)))
+    return problems
+
+
 def matches(pattern, value):
     """True when `pattern` matches the whole of `value`'s text."""
     return pattern.fullmatch(str(value)) is not None

@@ -1,0 +1,139 @@
+# Copyright (c) 2026, Stagecraft maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The compositions of stagecraft.webapp.stack (dev, prod, balanced): the settings of the composed
+roles it reads, and the rules across roles that no single role can see.
+
+The stack role runs before the roles it composes (or without them, for a status report), when
+their defaults are not in scope: `composed_settings` fills in what the inventory leaves unset
+from the roles' argument specs.
+
+`settings` of `stack_problems` holds those settings by name, the stack role's own
+(stack_env, stack_composition, stack_tunnel, stack_firewall, stack_prod_allow,
+stack_dev_branch, stack_playbook_composition), `inventory_hostname`, and the names the role
+derives: `_stack_composition` (stack_composition, or stack_env when that names a composition) and
+`_stack_instance` (<app>-<env>).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, quoted
+
+COMPOSITIONS = ("dev", "prod", "balanced")
+# Environment variables whose truthy value turns an app's debug mode on (Flask, Django, ours).
+DEBUG_VARIABLES = ("DEBUG", "APP_DEBUG", "FLASK_DEBUG", "DJANGO_DEBUG")
+FALSE_TEXTS = ("", "0", "false", "no", "off")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+LOOPBACK_NETWORKS = LOOPBACK + ("127.0.0.0/8", "::1/128")
+
+
+def composed_settings(given, unset, options):
+    """`given` (name: value, `unset` where the inventory sets none) with each unset value taken
+    from `options`, the composed roles' argument spec options by name (their `default`)."""
+    return {name: options[name].get("default") if value == unset else value for name, value in given.items()}
+
+
+def debug_on(settings):
+    """Whether the app would run with debug settings: a DEBUG-like environment variable with a
+    truthy value, gunicorn's reload, or its log level debug."""
+    variables = settings["gunicorn_env_vars"]
+    flagged = [name for name in DEBUG_VARIABLES if name in variables and str(variables[name]).lower() not in FALSE_TEXTS]
+    return bool(flagged) or as_bool(settings["gunicorn_extra_settings"].get("reload", False)) or settings["gunicorn_log_level"] == "debug"
+
+
+def _prod_rules(settings):
+    """(stack_prod_allow entry, compositions it applies to, message or None): each message names
+    the entry that lets an environment break the rule on purpose."""
+    tls, listen, bind = settings["nginx_tls_mode"], settings["gunicorn_listen"], settings["gunicorn_bind_address"]
+    return [
+        ("debug", ("prod", "balanced"), "debug settings are on (DEBUG-like variables in gunicorn_env_vars, gunicorn reload or log level debug)"
+         " [stack_prod_allow: debug]" if debug_on(settings) else None),
+        ("selfsigned", ("prod",), "nginx_tls_mode is selfsigned, which browsers warn about; use provided, acme or cloudflare_origin"
+         " [stack_prod_allow: selfsigned]" if tls == "selfsigned" else None),
+        ("public_app_port", ("prod",), "gunicorn listens on {0}:{1}, not on loopback: the app port would bypass nginx [stack_prod_allow:"
+         " public_app_port]".format(bind, settings["gunicorn_port"]) if listen == "tcp" and bind not in LOOPBACK else None),
+        ("plain_http", ("prod",), "nginx_tls_mode is none: plain HTTP to the world (fine only behind the tunnel) [stack_prod_allow: plain_http]"
+         if tls == "none" and not as_bool(settings["stack_tunnel"]) else None),
+        ("no_hsts", ("prod",), "no HSTS header: {0} is not in nginx_hsts_environments [stack_prod_allow: no_hsts]".format(settings["stack_env"])
+         if settings["stack_env"] not in settings["nginx_hsts_environments"] else None),
+        ("no_socket_activation", ("prod", "balanced"), "gunicorn_socket_activation is false: every restart refuses connections while it lasts"
+         " (deploys and changed settings) [stack_prod_allow: no_socket_activation]" if not as_bool(settings["gunicorn_socket_activation"]) else None),
+        ("dev_branch", ("prod", "balanced"), "deploy_version is the dev branch {0} [stack_prod_allow: dev_branch]".format(settings["stack_dev_branch"])
+         if settings["deploy_version"] == settings["stack_dev_branch"] else None),
+    ]
+
+
+def _tunnel_problems(settings):
+    problems = []
+    if as_bool(settings["stack_firewall"]) and settings["ufw_profile"] != "tunnel":
+        problems.append("the tunnel needs ufw_profile: tunnel (got {0})".format(settings["ufw_profile"]))
+    if settings["nginx_tls_mode"] == "acme":
+        problems.append("nginx_tls_mode acme cannot work behind the tunnel (the HTTP-01 challenge reaches Cloudflare, not nginx): use none or"
+                        " cloudflare_origin")
+    return problems
+
+
+def _balanced_problems(settings):
+    problems = []
+    listen, bind, port = settings["gunicorn_listen"], settings["gunicorn_bind_address"], settings["gunicorn_port"]
+    if listen != "tcp" or bind in LOOPBACK:
+        problems.append("the balancers reach gunicorn over the network: set gunicorn_listen to tcp and gunicorn_bind_address to an address they"
+                        " reach (got {0} {1})".format(listen, bind if listen == "tcp" else ""))
+    if not [address for address in settings["gunicorn_ip_address_allow"] if address not in LOOPBACK_NETWORKS]:
+        problems.append("gunicorn_ip_address_allow lets in localhost only, so the hardened unit drops every packet of the balancers: add their"
+                        " addresses")
+    if not settings["deploy_balancers"]:
+        problems.append("deploy_balancers is empty: name the balancers in front of this host (the hosts of the group balancer)")
+    if not settings["deploy_balancer_member"]:
+        problems.append("deploy_balancer_member is empty: set it to this host as the balancers reach it, HOST:PORT")
+    if as_bool(settings["deploy_maintenance"]):
+        problems.append("deploy_maintenance: the app hosts run no nginx to serve the maintenance page, and the balancers do not see it; each host"
+                        " leaves the balancers during its switch instead")
+    if as_bool(settings["stack_firewall"]) and (settings["ufw_profile"] != "internal" or port not in settings["ufw_web_ports"]):
+        problems.append("the firewall must open the gunicorn port to the balancers only: set ufw_profile: internal, ufw_web_sources to their"
+                        " addresses and ufw_web_ports to [{0}]".format(port))
+    return problems
+
+
+def _dev_problems(settings):
+    if settings["nginx_allow"] or (as_bool(settings["stack_firewall"]) and settings["ufw_profile"] == "internal"):
+        return []
+    return ["dev is reachable only from allowed networks: set nginx_allow, or ufw_profile: internal with ufw_web_sources"]
+
+
+def composition_problems(settings):
+    """Whether the inventory names a composition, the one of the playbook that was run."""
+    problems = []
+    composition, playbook = settings["_stack_composition"], settings["stack_playbook_composition"]
+    if composition not in COMPOSITIONS:
+        problems.append("stack_composition is {0} and stack_env {1} names no composition: set stack_composition to {2}".format(
+            quoted(settings["stack_composition"]), quoted(settings["stack_env"]), ", ".join(COMPOSITIONS)))
+    if playbook not in ("", composition):
+        problems.append("this is the {0} playbook, but the inventory gives {1} the {2} composition ({3}); use playbooks/{2}.yml or"
+                        " playbooks/deploy.yml".format(playbook, settings["inventory_hostname"], composition, settings["_stack_instance"]))
+    if composition != "prod" and as_bool(settings["stack_tunnel"]):
+        problems.append("stack_tunnel is for the prod composition only")
+    return problems
+
+
+def stack_problems(settings):
+    """One message per problem of the composition: where the composition itself is wrong, only
+    that; else the rules of the composition (prod's and, behind the tunnel, the tunnel's;
+    balanced's share prod's on debug, socket activation and the dev branch; dev's)."""
+    problems = composition_problems(settings)
+    if problems:
+        return problems
+    composition = settings["_stack_composition"]
+    problems = [message for allow, compositions, message in _prod_rules(settings)
+                if message and composition in compositions and allow not in settings["stack_prod_allow"]]
+    if composition == "prod" and as_bool(settings["stack_tunnel"]):
+        problems += _tunnel_problems(settings)
+    if composition == "balanced":
+        problems += _balanced_problems(settings)
+    if composition == "dev":
+        problems += _dev_problems(settings)
+    return problems

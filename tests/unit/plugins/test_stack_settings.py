@@ -1,0 +1,141 @@
+"""The compositions' rules across roles (plugins/module_utils/_stack_settings.py) through the stack
+role's filters: every message, none for the compositions as the inventories write them, and the
+composed roles' settings with their argument specs' defaults."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+# The collection by FQCN through the checkout's self-link (see module_utils/conftest.py).
+COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+from ansible_collections.stagecraft.webapp.plugins.filter.stack_problems import FilterModule as ProblemsFilter  # noqa: E402
+from ansible_collections.stagecraft.webapp.plugins.filter.stack_settings import FilterModule as SettingsFilter  # noqa: E402
+
+problems = ProblemsFilter().filters()["stack_problems"]
+stack_settings = SettingsFilter().filters()["stack_settings"]
+ROLE_VARS = yaml.safe_load((COLLECTIONS.parent / "roles" / "stack" / "vars" / "main.yml").read_text())
+UNSET = ROLE_VARS["_stack_unset"]
+
+
+def role_defaults():
+    """The composed roles' settings as the stack role reads them when the inventory sets none."""
+    return stack_settings({name: UNSET for name in ROLE_VARS["_stack_names"]}, UNSET)
+
+
+def settings(env, **changes):
+    """Environment `env` as the inventories write its composition (prod: provided TLS; dev:
+    nginx_allow; balanced: gunicorn for the balancers behind an internal firewall), with `changes`."""
+    composition = changes.get("stack_composition") or env
+    values = dict(role_defaults(), stack_env=env, stack_composition="", stack_tunnel=False, stack_firewall=True, stack_prod_allow=[],
+                  stack_dev_branch="develop", stack_playbook_composition="", inventory_hostname="web1", _stack_instance="shop-" + env)
+    values.update({
+        "prod": {"nginx_tls_mode": "provided", "gunicorn_listen": "unix"},
+        "dev": {"nginx_allow": ["10.0.0.0/8"]},
+        "balanced": {"gunicorn_listen": "tcp", "gunicorn_bind_address": "10.0.0.5", "gunicorn_port": 8000,
+                     "gunicorn_ip_address_allow": ["127.0.0.1", "10.0.0.0/24"], "deploy_balancers": ["lb1"],
+                     "deploy_balancer_member": "10.0.0.5:8000", "ufw_profile": "internal", "ufw_web_ports": [8000]},
+    }.get(composition, {}))
+    values.update(changes)
+    given = values["stack_composition"] or (values["stack_env"] if values["stack_env"] in ("dev", "prod", "balanced") else "")
+    values.setdefault("_stack_composition", given)
+    return values
+
+
+def test_the_settings_are_the_roles_defaults_unless_set():
+    defaults = role_defaults()
+    assert set(defaults) == set(ROLE_VARS["_stack_names"])
+    assert (defaults["nginx_tls_mode"], defaults["gunicorn_listen"], defaults["ufw_profile"], defaults["deploy_health_path"]) == (
+        "selfsigned", "tcp", "internal", "/healthz")
+    assert defaults["gunicorn_socket_activation"] is True and defaults["deploy_balancers"] == []
+    given = stack_settings({"nginx_tls_mode": "acme", "gunicorn_port": UNSET, "nginx_allow": []}, UNSET)
+    assert given == {"nginx_tls_mode": "acme", "gunicorn_port": 8000, "nginx_allow": []}
+
+
+@pytest.mark.parametrize("composition, changes", [
+    ("prod", {}),
+    ("prod", {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": "tunnel"}),
+    ("prod", {"stack_tunnel": True, "nginx_tls_mode": "cloudflare_origin", "stack_firewall": False}),
+    ("prod", {"gunicorn_listen": "tcp", "gunicorn_bind_address": "::1",
+              "gunicorn_env_vars": {"DEBUG": "0", "APP_DEBUG": "off", "FLASK_DEBUG": False, "OTHER_DEBUG": "1"}}),
+    # Each exception named in stack_prod_allow.
+    ("prod", {"nginx_tls_mode": "selfsigned", "gunicorn_log_level": "debug", "deploy_version": "develop", "gunicorn_socket_activation": False,
+              "nginx_hsts_environments": [], "stack_prod_allow": ["selfsigned", "debug", "dev_branch", "no_socket_activation", "no_hsts"]}),
+    ("prod", {"nginx_tls_mode": "none", "gunicorn_listen": "tcp", "gunicorn_bind_address": "0.0.0.0", "stack_prod_allow": ["plain_http", "public_app_port"]}),
+    ("dev", {}),
+    ("dev", {"nginx_allow": [], "ufw_profile": "internal"}),
+    ("dev", {"nginx_tls_mode": "selfsigned", "gunicorn_log_level": "debug", "deploy_version": "develop", "stack_playbook_composition": "dev"}),
+    ("balanced", {}),
+    ("balanced", {"stack_firewall": False, "ufw_profile": "public", "nginx_tls_mode": "selfsigned"}),
+    ("staging", {"stack_composition": "prod", "nginx_hsts_environments": ["staging"]}),
+])
+def test_compositions_as_the_inventories_write_them_have_no_problem(composition, changes):
+    assert problems(settings(composition, **changes)) == []
+
+
+@pytest.mark.parametrize("composition, changes, expected", [
+    ("staging", {}, ['stack_composition is "" and stack_env "staging" names no composition: set stack_composition to dev, prod, balanced']),
+    ("dev", {"stack_playbook_composition": "prod", "stack_tunnel": "yes", "nginx_allow": []}, [
+        "this is the prod playbook, but the inventory gives web1 the dev composition (shop-dev); use playbooks/dev.yml or playbooks/deploy.yml",
+        "stack_tunnel is for the prod composition only"]),
+    ("prod", {"gunicorn_env_vars": {"DJANGO_DEBUG": "true"}}, [
+        "debug settings are on (DEBUG-like variables in gunicorn_env_vars, gunicorn reload or log level debug) [stack_prod_allow: debug]"]),
+    ("prod", {"gunicorn_extra_settings": {"reload": "yes"}}, [
+        "debug settings are on (DEBUG-like variables in gunicorn_env_vars, gunicorn reload or log level debug) [stack_prod_allow: debug]"]),
+    ("balanced", {"gunicorn_log_level": "debug"}, [
+        "debug settings are on (DEBUG-like variables in gunicorn_env_vars, gunicorn reload or log level debug) [stack_prod_allow: debug]"]),
+    ("prod", {"nginx_tls_mode": "selfsigned"}, [
+        "nginx_tls_mode is selfsigned, which browsers warn about; use provided, acme or cloudflare_origin [stack_prod_allow: selfsigned]"]),
+    ("prod", {"gunicorn_listen": "tcp", "gunicorn_bind_address": "0.0.0.0"}, [
+        "gunicorn listens on 0.0.0.0:8000, not on loopback: the app port would bypass nginx [stack_prod_allow: public_app_port]"]),
+    ("prod", {"nginx_tls_mode": "none"}, [
+        "nginx_tls_mode is none: plain HTTP to the world (fine only behind the tunnel) [stack_prod_allow: plain_http]"]),
+    ("production", {"stack_composition": "prod"}, ["no HSTS header: production is not in nginx_hsts_environments [stack_prod_allow: no_hsts]"]),
+    ("prod", {"gunicorn_socket_activation": False}, [
+        "gunicorn_socket_activation is false: every restart refuses connections while it lasts (deploys and changed settings)"
+        " [stack_prod_allow: no_socket_activation]"]),
+    ("balanced", {"deploy_version": "develop"}, ["deploy_version is the dev branch develop [stack_prod_allow: dev_branch]"]),
+    ("prod", {"stack_tunnel": True, "nginx_tls_mode": "acme", "ufw_profile": "public"}, [
+        "the tunnel needs ufw_profile: tunnel (got public)",
+        "nginx_tls_mode acme cannot work behind the tunnel (the HTTP-01 challenge reaches Cloudflare, not nginx): use none or cloudflare_origin"]),
+    ("balanced", {"gunicorn_listen": "unix", "gunicorn_ip_address_allow": ["127.0.0.1", "::1/128", "127.0.0.0/8"], "deploy_balancers": [],
+                  "deploy_balancer_member": "", "deploy_maintenance": True}, [
+        "the balancers reach gunicorn over the network: set gunicorn_listen to tcp and gunicorn_bind_address to an address they reach (got unix )",
+        "gunicorn_ip_address_allow lets in localhost only, so the hardened unit drops every packet of the balancers: add their addresses",
+        "deploy_balancers is empty: name the balancers in front of this host (the hosts of the group balancer)",
+        "deploy_balancer_member is empty: set it to this host as the balancers reach it, HOST:PORT",
+        "deploy_maintenance: the app hosts run no nginx to serve the maintenance page, and the balancers do not see it; each host leaves the"
+        " balancers during its switch instead",
+    ]),
+    ("balanced", {"gunicorn_bind_address": "localhost", "ufw_web_ports": [80]}, [
+        "the balancers reach gunicorn over the network: set gunicorn_listen to tcp and gunicorn_bind_address to an address they reach (got tcp localhost)",
+        "the firewall must open the gunicorn port to the balancers only: set ufw_profile: internal, ufw_web_sources to their addresses and"
+        " ufw_web_ports to [8000]"]),
+    ("balanced", {"ufw_profile": "public"}, [
+        "the firewall must open the gunicorn port to the balancers only: set ufw_profile: internal, ufw_web_sources to their addresses and"
+        " ufw_web_ports to [8000]"]),
+    ("dev", {"nginx_allow": [], "ufw_profile": "public"}, [
+        "dev is reachable only from allowed networks: set nginx_allow, or ufw_profile: internal with ufw_web_sources"]),
+    ("dev", {"nginx_allow": [], "stack_firewall": False}, [
+        "dev is reachable only from allowed networks: set nginx_allow, or ufw_profile: internal with ufw_web_sources"]),
+])
+def test_each_problem_is_named(composition, changes, expected):
+    assert problems(settings(composition, **changes)) == expected
+
+
+def test_prod_reports_every_problem_at_once_in_the_rules_order():
+    found = problems(settings("prod", nginx_tls_mode="none", gunicorn_env_vars={"DEBUG": "1"}, deploy_version="develop", stack_prod_allow=["debug"]))
+    assert found == [
+        "nginx_tls_mode is none: plain HTTP to the world (fine only behind the tunnel) [stack_prod_allow: plain_http]",
+        "deploy_version is the dev branch develop [stack_prod_allow: dev_branch]",
+    ]
+
+
+def test_the_role_hands_over_every_setting_the_rules_read():
+    assert set(ROLE_VARS["_stack_names"]) | set(ROLE_VARS["_stack_checked_settings"]) == set(settings("prod"))

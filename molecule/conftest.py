@@ -113,13 +113,14 @@ def stop_request_loop(host, name: str = "loop") -> dict:
 
 
 def run_playbook(
-    playbook: str, *args: str, extra_vars: dict | None = None, timeout: int = 900
+    playbook: str, *args: str, extra_vars: dict | None = None, timeout: int = 900, config: Path | None = None
 ) -> tuple[subprocess.CompletedProcess, dict[str, dict[str, int]]]:
     """Run a playbook of the scenario against its inventory; return the run and each host's recap counts.
 
     `playbook` is relative to the scenario directory; `args` go to ansible-playbook as they are
-    (`--limit HOST`, `--check`); `extra_vars` is passed as JSON. Output is captured uncoloured,
-    so a test can search it (for a secret that must not appear, or an expected message).
+    (`--limit HOST`, `--check`); `extra_vars` is passed as JSON; `config` is an ansible.cfg to use
+    instead of molecule's. Output is captured uncoloured, so a test can search it (for a secret that
+    must not appear, or an expected message).
     """
     command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *args]
     if extra_vars:
@@ -127,7 +128,7 @@ def run_playbook(
     command.append(os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], playbook))
     run = subprocess.run(
         command,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **({"ANSIBLE_CONFIG": str(config)} if config else {})},
         capture_output=True,
         text=True,
         check=False,

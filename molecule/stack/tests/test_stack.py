@@ -25,10 +25,10 @@ PROD = "https://shop.test/"
 DEV = "https://dev.shop.test/"
 
 
-def run(playbook: str, *environments: str, args: tuple[str, ...] = (), **extra_vars):
+def run(playbook: str, *environments: str, args: tuple[str, ...] = (), config: Path | None = None, **extra_vars):
     """ansible-playbook with molecule's hosts and the named inventories, limited to the stack host."""
     inventories = [f"--inventory={INVENTORIES / name}" for name in environments]
-    return run_playbook(playbook, *inventories, "--limit=debian12", *args, extra_vars=extra_vars or None)
+    return run_playbook(playbook, *inventories, "--limit=debian12", *args, extra_vars=extra_vars or None, config=config)
 
 
 def request(host, url: str, *options: str, address: str = "127.0.0.1") -> tuple[int, dict[str, str], str]:
@@ -233,6 +233,19 @@ def test_each_part_of_a_role_runs_alone_on_a_set_up_host_and_changes_nothing(sta
     assert f"TASK [stagecraft.webapp.{tag.split('-')[0]} : " in done.stdout, "none of the role's tasks ran"
     assert recap and all(counts["changed"] == 0 for counts in recap.values()), changed_tasks(done.stdout)
     assert serving(stack, PROD, "--cacert", CA)
+
+
+def test_a_run_with_nothing_to_do_is_short_warns_of_nothing_and_ends_with_the_report(stack):
+    """As a user runs it from the checkout, with the repository's ansible.cfg: no warning (unmatched
+    host patterns of compositions no host uses, a missing directory), no line per skipped task,
+    and the last thing before the recap is what serves."""
+    done, recap = run(DEPLOY, "prod", config=PROJECT / "ansible.cfg")
+    assert done.returncode == 0 and all(counts["changed"] == 0 for counts in recap.values()), output_tail(done)
+    assert "WARNING]" not in done.stdout + done.stderr, [line for line in (done.stdout + done.stderr).splitlines() if "WARNING]" in line]
+    assert not re.search(r"^skipping: \[", done.stdout, re.MULTILINE)
+    assert re.findall(r"^TASK \[(.*?)\]", done.stdout, re.MULTILINE)[-1] == "stagecraft.webapp.stack : Report"
+    assert "shop-prod (prod) https://shop.test/" in done.stdout
+    assert len(done.stdout.splitlines()) < 300, len(done.stdout.splitlines())
 
 
 # --- As AWX runs it -------------------------------------------------------------------------------

@@ -104,8 +104,9 @@ def _environment_problems(settings):
     # The keys only: a value may be a secret. str() reads a vaulted value (not a str) decrypted.
     broken = [str(key) for key, value in variables if LINE_BREAK.search(str(value))]
     if broken:
-        problems.append("gunicorn_env_vars/gunicorn_secrets: a value contains a line break, which an environment file cannot hold ({0})".format(
-            ", ".join(broken)))
+        problems.append("gunicorn_env_vars/gunicorn_secrets: a value contains a line break, which an environment file cannot hold ({0});"
+                        " a value read from a file keeps the file's last line break: encrypt it without"
+                        " (tr -d '\\n' < FILE | ansible-vault encrypt_string --stdin-name NAME)".format(", ".join(broken)))
     return problems
 
 

@@ -32,11 +32,12 @@ def test_the_vault_recipe_takes_a_secret_file_that_ends_with_a_line_break(tmp_pa
     subprocess.run("openssl rand -hex 32 > secret_key", shell=True, cwd=tmp_path, check=True)
     (tmp_path / "deploy_key").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\n")
     (tmp_path / "password").write_text(PASSWORD + "\n")
-    (tmp_path / "inventories/shop/group_vars/webapp").mkdir(parents=True)
+    vault_file = tmp_path / re.search(r"> (\S+/vault\.yml)", recipe)[1]
+    vault_file.parent.mkdir(parents=True)
     # As typed, but with the password from a file instead of the terminal.
     subprocess.run(recipe.replace("--ask-vault-pass", "--vault-password-file password"), shell=True, cwd=tmp_path, check=True,
                    executable="/bin/bash", capture_output=True)
-    vault = read_vault(tmp_path / "inventories/shop/group_vars/webapp/vault.yml")
+    vault = read_vault(vault_file)
     assert vault["vault_secret_key"] == (tmp_path / "secret_key").read_text().rstrip("\n")
     assert re.fullmatch(r"[0-9a-f]{64}", vault["vault_secret_key"])
     assert vault["vault_deploy_key"] == (tmp_path / "deploy_key").read_text()

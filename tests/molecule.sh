@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 
-jobs=${MOLECULE_JOBS:-1}
+jobs=${MOLECULE_JOBS:-2}
 logs=build/logs
 mkdir -p "$logs"
 if [ $# -gt 0 ]; then
@@ -14,7 +14,7 @@ if [ $# -gt 0 ]; then
 else
   # The longest first (as measured by CI runs), so that parallel runs end close together; then the
   # others by name.
-  slowest=(nginx deploy gunicorn rolling cloudflared stack ufw systemd prod-tunnel)
+  slowest=(stack deploy nginx gunicorn rolling cloudflared ufw systemd prod-tunnel)
   mapfile -t scenarios < <(
     for name in "${slowest[@]}"; do [ -f "molecule/$name/molecule.yml" ] && echo "$name"; done
     for file in molecule/*/molecule.yml; do basename "$(dirname "$file")"; done | grep -v -x -F "${slowest[@]/#/-e}")

@@ -638,8 +638,8 @@ def frontends(all_hosts, apps_as_they_are):
     private = private_repository("ssh_host_ed25519_key.pub")
     built = []
     for version in ("frontend", "frontend-again"):
-        deployed = phase(all_hosts, **(private | {"deploy_version": version, "deploy_npm_dir": "frontend",
-                                                 "deploy_npm_env": {"VITE_APP_LABEL": APP_LABEL}}))
+        settings = {"deploy_version": version, "deploy_npm_dir": "frontend", "deploy_npm_env": {"VITE_APP_LABEL": APP_LABEL}}
+        deployed = phase(all_hosts, **(private | settings))
         built.append((deployed, {name: frontend_seen(each) for name, each in all_hosts.items()}))
     return built
 

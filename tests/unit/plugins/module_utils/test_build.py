@@ -129,8 +129,8 @@ def test_unused_venvs_are_those_no_kept_release_links(tmp_path):
     assert json.loads((kept / ".stagecraft-release.json").read_text())["venv"] == "bbb"
 
 
-PACKAGE_JSON = json.dumps({"name": "frontend", "version": "1.0.0", "private": True,
-                           "scripts": {"build": "node -e \"require('fs').mkdirSync('dist');require('fs').writeFileSync('dist/index.html','built '+process.env.VITE_GREETING)\""}})
+WRITE_DIST = "require('fs').mkdirSync('dist');require('fs').writeFileSync('dist/index.html','built '+process.env.VITE_GREETING)"
+PACKAGE_JSON = json.dumps({"name": "frontend", "version": "1.0.0", "private": True, "scripts": {"build": 'node -e "{0}"'.format(WRITE_DIST)}})
 PACKAGE_LOCK = json.dumps({"name": "frontend", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
                            "packages": {"": {"name": "frontend", "version": "1.0.0"}}})
 

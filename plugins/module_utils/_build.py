@@ -97,9 +97,10 @@ def pyproject_dependencies(path):
     return dependencies
 
 
-def venv_is_complete(venv_path, wanted_hash, marker=VENV_MARKER):
+def is_complete(path, wanted_hash, marker=VENV_MARKER):
+    """Whether a shared directory (a venv, node_modules) was finished for `wanted_hash` (its marker is written last)."""
     try:
-        with open(os.path.join(venv_path, marker)) as handle:
+        with open(os.path.join(path, marker)) as handle:
             return json.load(handle).get("hash") == wanted_hash
     except (OSError, ValueError, AttributeError):
         return False
@@ -177,9 +178,9 @@ class Builder:
         npm_hash = self.npm_hash(release_path) if self.npm_dir else None
         build_npm = bool(self.npm_dir) and marker.get("npm") != npm_hash
         node_modules = os.path.join(self.node_modules, npm_hash) if npm_hash else None
-        return BuildPlan(venv_hash, venv_path, not venv_is_complete(venv_path, venv_hash), not linked,
+        return BuildPlan(venv_hash, venv_path, not is_complete(venv_path, venv_hash), not linked,
                          npm_hash, build_npm, marker.get("built") is not True, node_modules,
-                         build_npm and not venv_is_complete(node_modules, npm_hash, NPM_MARKER))
+                         build_npm and not is_complete(node_modules, npm_hash, NPM_MARKER))
 
     def check_node(self, release_path):
         """Refuse a frontend build, before anything is built, when the host's Node cannot do it; say what to do."""

@@ -656,7 +656,8 @@ def test_a_vite_frontend_builds_and_nginx_serves_it_or_the_host_says_its_node_is
         assert said.count(VITE_ON_NODE_18) == 2 * len(old_nodes), said[-3000:]
         assert "or pin vite 6" in said and "SyntaxError" not in said
         assert states_of(seen, commits["frontend"]) == ["failed"]
-        assert seen["serving"].get("commit") == commits["secure-redirect"]
+        # The release before serves on (it redirects plain HTTP, so its record says which it is).
+        assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"]
         assert served["shared"] == []  # refused before npm ci
         return
     assert recap["failed"] == 0, first.output[-3000:]
@@ -670,7 +671,7 @@ def test_a_second_release_with_the_same_lockfile_reuses_node_modules(inventory_n
     recap, seen = again.of(inventory_name)
     if after[inventory_name]["debian"] == "bookworm":
         assert recap["failed"] == 1 and VITE_ON_NODE_18 in " ".join(again.output.split())
-        assert seen["serving"].get("commit") == commits["secure-redirect"] and after[inventory_name]["shared"] == []
+        assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"] and after[inventory_name]["shared"] == []
         return
     assert recap["failed"] == 0, again.output[-3000:]
     assert seen["serving"].get("commit") == commits["frontend-again"]

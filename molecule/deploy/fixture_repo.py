@@ -41,6 +41,9 @@ BRANCHES = {
     ]),
     # Fails to import: gunicorn's workers cannot boot.
     "missing-module": ("deps", [("app.py", "import os\n", "import os\n\nimport stagecraft_no_such_module  # noqa: F401\n")]),
+    # The example's Vite frontend (deploy_npm_dir) in two releases with the same package-lock.json.
+    "frontend": ("deps", [("app.py", '__version__ = "1.1.0"', '__version__ = "1.2.0"')]),
+    "frontend-again": ("frontend", [("frontend/src/main.js", ": Flask example ${", ": Flask example (again) ${")]),
 }
 
 

@@ -152,6 +152,12 @@ options:
     description: The npm script that builds the frontend.
     type: str
     default: build
+  npm_env:
+    description:
+      - Environment for C(npm ci) and the npm build, such as C(NODE_ENV) or C(VITE_API_URL).
+      - The app's environment file is not passed to npm, on purpose, since what a bundler reads can end up in the bundle.
+    type: dict
+    default: {}
 """
 
     HEALTH = r"""

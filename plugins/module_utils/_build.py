@@ -11,7 +11,9 @@ A venv lives in `venvs/<dependency hash>/` and is shared by every release whose 
 hash the same, so a code-only deploy installs nothing. A venv cannot be moved (its scripts' #! lines
 name its path), so it is built in place and counts only once its marker exists; a directory without
 the marker is a build that died and is made again. The release reaches it through a relative
-`.venv` link. Questions (`dependency_hash`, `plan_build`) change nothing; `build` acts.
+`.venv` link. The npm build's node_modules are shared the same way: `node_modules/<lockfile hash>/`,
+installed once by `npm ci` and reached through a relative link in the release's frontend folder.
+Questions (`dependency_hash`, `plan_build`) change nothing; `build` acts.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ import os
 import shutil
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._node import node_problems, node_requirements
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, set_state, write_marker
 
 VENV_MARKER = ".stagecraft-venv.json"
 VENV_LINK = ".venv"
 NPM_MARKER = ".stagecraft-npm.json"
+NODE_MODULES = "node_modules"
 INCLUDE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 PIP_QUIET = ["--no-input", "--disable-pip-version-check", "--quiet"]
 
@@ -93,9 +97,10 @@ def pyproject_dependencies(path):
     return dependencies
 
 
-def venv_is_complete(venv_path, wanted_hash):
+def is_complete(path, wanted_hash, marker=VENV_MARKER):
+    """Whether a shared directory (a venv, node_modules) was finished for `wanted_hash` (its marker is written last)."""
     try:
-        with open(os.path.join(venv_path, VENV_MARKER)) as handle:
+        with open(os.path.join(path, marker)) as handle:
             return json.load(handle).get("hash") == wanted_hash
     except (OSError, ValueError, AttributeError):
         return False
@@ -109,7 +114,7 @@ def link_target(venv_hash):
 class BuildPlan:
     """What a build would do for one release; `changed` when anything is missing."""
 
-    def __init__(self, venv_hash, venv_path, build_venv, link_venv, npm_hash, build_npm, run_hooks):
+    def __init__(self, venv_hash, venv_path, build_venv, link_venv, npm_hash, build_npm, run_hooks, node_modules=None, install_node_modules=False):
         self.venv_hash = venv_hash
         self.venv_path = venv_path
         self.build_venv = build_venv
@@ -117,6 +122,8 @@ class BuildPlan:
         self.npm_hash = npm_hash
         self.build_npm = build_npm
         self.run_hooks = run_hooks
+        self.node_modules = node_modules
+        self.install_node_modules = install_node_modules
 
     @property
     def changed(self):
@@ -124,14 +131,15 @@ class BuildPlan:
 
     def as_dict(self):
         return {"venv_hash": self.venv_hash, "venv": self.venv_path, "build_venv": self.build_venv, "link_venv": self.link_venv,
-                "npm_hash": self.npm_hash, "build_npm": self.build_npm, "run_hooks": self.run_hooks}
+                "npm_hash": self.npm_hash, "build_npm": self.build_npm, "node_modules": self.node_modules,
+                "install_node_modules": self.install_node_modules, "run_hooks": self.run_hooks}
 
 
 class Builder:
     """Builds releases of one environment (`base`: <root>/<app>/<env>) as `hooks.user` would by hand."""
 
     def __init__(self, base, hooks, python="/usr/bin/python3", requirements=("requirements.txt",), pip_args=(), pip_env=None, npm_dir=None,
-                 npm_script="build"):
+                 npm_script="build", npm_env=None):
         self.base = base
         self.pip_env = dict(pip_env or {})
         self.hooks = hooks
@@ -140,6 +148,8 @@ class Builder:
         self.pip_args = list(pip_args)
         self.npm_dir = npm_dir
         self.npm_script = npm_script
+        self.npm_env = dict(npm_env or {})
+        self.node_modules = os.path.join(base, NODE_MODULES)
         self.venvs = os.path.join(base, "venvs")
         self.cache = os.path.join(base, "cache")
 
@@ -166,22 +176,39 @@ class Builder:
         link = os.path.join(release_path, VENV_LINK)
         linked = os.path.islink(link) and os.readlink(link) == link_target(venv_hash)
         npm_hash = self.npm_hash(release_path) if self.npm_dir else None
-        npm_built = bool(self.npm_dir) and (marker.get("npm") == npm_hash)
-        return BuildPlan(venv_hash, venv_path, not venv_is_complete(venv_path, venv_hash), not linked,
-                         npm_hash, bool(self.npm_dir) and not npm_built, marker.get("built") is not True)
+        build_npm = bool(self.npm_dir) and marker.get("npm") != npm_hash
+        node_modules = os.path.join(self.node_modules, npm_hash) if npm_hash else None
+        return BuildPlan(venv_hash, venv_path, not is_complete(venv_path, venv_hash), not linked,
+                         npm_hash, build_npm, marker.get("built") is not True, node_modules,
+                         build_npm and not is_complete(node_modules, npm_hash, NPM_MARKER))
+
+    def check_node(self, release_path):
+        """Refuse a frontend build, before anything is built, when the host's Node cannot do it; say what to do."""
+        try:
+            _rc, out, _err = self.hooks.run_as_user(["node", "--version"], step="ask node its version")
+            self.hooks.run_as_user(["npm", "--version"], step="ask npm its version")
+        except DeployError as exc:
+            raise DeployError("the frontend build ({0}) needs node and npm on the host: install Debian's nodejs and npm packages (the deploy role does "
+                              "when deploy_npm_dir is set and deploy_install_packages is true)".format(self.npm_dir), details=exc.details)
+        node_version = out.strip().lstrip("v")
+        problems = node_problems(node_version, node_requirements(os.path.join(release_path, self.npm_dir), self.npm_dir))
+        if problems:
+            raise DeployError("the frontend build cannot run here: " + "; ".join(problems), details={"node": node_version})
 
     def build(self, release_path, plan):
         """Carry out a plan; hooks run around it, in the release, as the app's user. A failure marks the release failed."""
         if not plan.changed:
             return False
         try:
+            if plan.build_npm:
+                self.check_node(release_path)
             self.hooks.run("before_build", release_path, plan.venv_path)
             if plan.build_venv:
                 self._build_venv(release_path, plan)
             if plan.link_venv:
                 self._link_venv(release_path, plan.venv_hash)
             if plan.build_npm:
-                self._build_npm(release_path)
+                self._build_npm(release_path, plan)
             self.hooks.run("after_build", release_path, plan.venv_path)
         except DeployError:
             # Never a rollback target nor reused; the next deploy of the commit makes a fresh release.
@@ -222,22 +249,51 @@ class Builder:
         return args
 
     def _link_venv(self, release_path, venv_hash):
-        link = os.path.join(release_path, VENV_LINK)
-        if os.path.lexists(link) and not os.path.islink(link):
-            raise DeployError("{0} exists in the release and is not a link; remove .venv from the repository".format(link), details={"path": link})
-        staging = link + ".stagecraft-new"
-        if os.path.lexists(staging):
-            os.unlink(staging)
-        os.symlink(link_target(venv_hash), staging)
-        os.replace(staging, link)
+        replace_link(os.path.join(release_path, VENV_LINK), link_target(venv_hash))
 
-    def _build_npm(self, release_path):
+    def _build_npm(self, release_path, plan):
+        """`npm ci` once per lockfile into the shared node_modules, linked from the release; `npm run` per release."""
         frontend = os.path.join(release_path, self.npm_dir)
+        link = os.path.join(frontend, NODE_MODULES)
+        shared = os.path.join(plan.node_modules, NODE_MODULES)
         self.hooks.make_directory(self.cache)
-        env = {"npm_config_cache": os.path.join(self.cache, "npm"), "npm_config_update_notifier": "false", "npm_config_fund": "false",
-               "npm_config_audit": "false"}
-        self.hooks.run_as_user(["npm", "ci", "--prefer-offline"], step="npm ci", cwd=frontend, env=env)
+        # The user's build environment (VITE_*, NODE_ENV) wins over npm's quiet defaults; the app's
+        # environment file is not passed on purpose: whatever a bundler reads may end up in the bundle.
+        env = dict({"npm_config_cache": os.path.join(self.cache, "npm"), "npm_config_update_notifier": "false", "npm_config_fund": "false",
+                    "npm_config_audit": "false"}, **self.npm_env)
+        refuse_non_link(link)
+        if plan.install_node_modules:
+            if os.path.lexists(link):
+                os.unlink(link)
+            # npm ci in the frontend itself (its install scripts see the project), then moved to where releases share it.
+            self.hooks.run_as_user(["npm", "ci", "--prefer-offline"], step="npm ci", cwd=frontend, env=env)
+            self.hooks.make_directory(link)  # npm makes none for a project without dependencies
+            self.hooks.make_directory(self.node_modules)
+            if os.path.lexists(plan.node_modules):
+                shutil.rmtree(plan.node_modules)
+            self.hooks.make_directory(plan.node_modules)
+            os.rename(link, shared)
+            record = {"hash": plan.npm_hash, "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            self.hooks.write_file(os.path.join(plan.node_modules, NPM_MARKER), json.dumps(record, sort_keys=True, indent=1) + "\n")
+        replace_link(link, os.path.relpath(shared, frontend))
         self.hooks.run_as_user(["npm", "run", self.npm_script], step="npm run {0}".format(self.npm_script), cwd=frontend, env=env)
+
+
+def refuse_non_link(link):
+    """What the build links (.venv, node_modules) must not come with the repository."""
+    if os.path.lexists(link) and not os.path.islink(link):
+        raise DeployError("{0} exists in the release and is not a link; remove {1} from the repository".format(link, os.path.basename(link)),
+                          details={"path": link})
+
+
+def replace_link(link, target):
+    """Point `link` at `target` atomically (a new link renamed over it); a file or directory there is refused."""
+    refuse_non_link(link)
+    staging = link + ".stagecraft-new"
+    if os.path.lexists(staging):
+        os.unlink(staging)
+    os.symlink(target, staging)
+    os.replace(staging, link)
 
 
 def venvs_in_use(releases):
@@ -257,3 +313,12 @@ def unused_venvs(base, kept_releases):
         return []
     used = venvs_in_use(kept_releases)
     return sorted(name for name in os.listdir(venvs) if name not in used)
+
+
+def unused_node_modules(base, kept_releases):
+    """Shared node_modules directories (complete or not) whose lockfile hash no kept release built with."""
+    shared = os.path.join(base, NODE_MODULES)
+    if not os.path.isdir(shared):
+        return []
+    used = set((read_marker(release["path"]) or {}).get("npm") for release in kept_releases)
+    return sorted(name for name in os.listdir(shared) if name not in used)

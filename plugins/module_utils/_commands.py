@@ -17,6 +17,7 @@ Argument lists only: nothing here builds or runs a shell string.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
@@ -24,6 +25,10 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import D
 
 REDACTED = "********"
 OUTPUT_TAIL_LINES = 20
+# A failing build's cause is often far above its last lines (a SyntaxError, then a stack, then npm's own
+# epilogue): the first lines that say error are shown too, this many of them.
+CAUSE_LINES = 6
+ERROR_LINE = re.compile(r"^(npm ERR!|npm error|error|ERROR)\b|\b[A-Z]\w*(Error|Exception)\b")
 # Shorter values are not hidden: one to three characters occur by chance in any output, so
 # hiding them would hide the output rather than the value (and so short a value is no secret).
 MIN_SECRET_LENGTH = 4
@@ -170,6 +175,16 @@ def tail(text, lines=OUTPUT_TAIL_LINES):
     return "\n".join((text or "").rstrip().splitlines()[-lines:])
 
 
+def cause_and_tail(text, lines=OUTPUT_TAIL_LINES):
+    """The last lines of a program's output, after its first error lines when those come before them (each line once)."""
+    every = (text or "").rstrip().splitlines()
+    start = max(len(every) - lines, 0)
+    first = next((number for number, line in enumerate(every[:start]) if ERROR_LINE.search(line)), None)
+    if first is None:
+        return tail(text, lines)
+    return "\n".join(every[first:min(first + CAUSE_LINES, start)] + (["..."] if first + CAUSE_LINES < start else []) + every[start:])
+
+
 class Runner:
     """Runs argv lists through `run_command`, adds `env`, hides `secrets` in anything it returns."""
 
@@ -190,7 +205,7 @@ class Runner:
         out, err = self.redact(out or ""), self.redact(err or "")
         if check and rc != 0:
             raise DeployError(
-                "{0} failed (rc={1}): {2}".format(step, rc, tail(err or out) or "no output"),
+                "{0} failed (rc={1}): {2}".format(step, rc, cause_and_tail(err or out) or "no output"),
                 # The output's tail is in the message only: Ansible prints stdout and stderr again, and as lines.
                 details={"step": step, "rc": rc, "cmd": [self.redact(arg) for arg in argv]},
             )

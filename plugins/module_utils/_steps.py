@@ -26,7 +26,7 @@ import time
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
 from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
-from ansible_collections.stagecraft.webapp.plugins.module_utils._build import Builder, unused_venvs
+from ansible_collections.stagecraft.webapp.plugins.module_utils._build import Builder, unused_node_modules, unused_venvs
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import (
     MIN_SECRET_LENGTH, Runner, hidden_forms, module_run_command, redacting, url_password)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
@@ -66,6 +66,7 @@ BUILD_SPEC = dict(
     pip_env=dict(type="dict", default={}),
     npm_dir=dict(type="str", default=""),
     npm_script=dict(type="str", default="build"),
+    npm_env=dict(type="dict", default={}),
 )
 HEALTH_SPEC = dict(
     rollback=dict(type="bool", default=False),
@@ -83,7 +84,7 @@ PHASES = ["all", "build", "activate"]
 
 def secrets_of(params):
     """What no output may show, by name: the app's secrets (its environment file names them), the
-    deploy key, the HTTPS token, and the passwords in URLs of pip's environment."""
+    deploy key, the HTTPS token, and the passwords in URLs of pip's and npm's environments."""
     secrets = read_secrets(params.get("env_file"))
     if params.get("ssh_key") and os.path.isfile(params["ssh_key"]):
         try:
@@ -92,7 +93,8 @@ def secrets_of(params):
         except OSError as exc:
             raise DeployError("deploy key {0} cannot be read: {1}".format(params["ssh_key"], exc.strerror), details={"ssh_key": params["ssh_key"]})
     secrets["token"] = params.get("token")
-    secrets.update((name, url_password(str(value))) for name, value in (params.get("pip_env") or {}).items())
+    for tool in ("pip_env", "npm_env"):
+        secrets.update(("{0} {1}".format(tool, name), url_password(str(value))) for name, value in (params.get(tool) or {}).items())
     return dict((name, value) for name, value in secrets.items() if value)
 
 
@@ -284,7 +286,8 @@ def build(call):
         raise DeployError("release {0} does not exist in {1}".format(params["release_id"], params["path"]), details={"path": release_path})
     hooks = Hooks(Runner(call.run_command), user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=params["path"])
     builder = Builder(params["path"], hooks, python=params["python"], requirements=params["requirements"], pip_args=params["pip_args"],
-                      pip_env=params["pip_env"], npm_dir=params["npm_dir"] or None, npm_script=params["npm_script"])
+                      pip_env=params["pip_env"], npm_dir=params["npm_dir"] or None, npm_script=params["npm_script"],
+                      npm_env=params["npm_env"])
     plan = builder.plan(release_path)
     if not call.check_mode:
         builder.build(release_path, plan)
@@ -338,13 +341,15 @@ def prune_releases(call):
     base = call.params["path"]
     releases_dir = os.path.join(base, "releases")
     plan = prune_plan(releases_dir, call.params["keep"], _current_id(base), call.params["protect"])
-    venvs = unused_venvs(base, [{"path": os.path.join(releases_dir, release_id)} for release_id in plan.keep])
+    kept = [{"path": os.path.join(releases_dir, release_id)} for release_id in plan.keep]
+    venvs, node_modules = unused_venvs(base, kept), unused_node_modules(base, kept)
     if not call.check_mode:
         prune(releases_dir, plan)
-        for name in venvs:
-            shutil.rmtree(os.path.join(base, "venvs", name))
-    return {"changed": plan.changed or bool(venvs), "kept": plan.keep, "removed": plan.remove, "removed_venvs": venvs, "leftovers": plan.leftovers,
-            "unknown": plan.unknown,
+        for directory, names in (("venvs", venvs), ("node_modules", node_modules)):
+            for name in names:
+                shutil.rmtree(os.path.join(base, directory, name))
+    return {"changed": plan.changed or bool(venvs) or bool(node_modules), "kept": plan.keep, "removed": plan.remove, "removed_venvs": venvs,
+            "removed_node_modules": node_modules, "leftovers": plan.leftovers, "unknown": plan.unknown,
             "diff": {"before": {"releases": plan.keep + plan.remove, "venvs": venvs}, "after": {"releases": plan.keep, "venvs": []}}}
 
 

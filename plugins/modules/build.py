@@ -16,11 +16,14 @@ description:
     deploy installs nothing.
   - A new environment is built in place as O(user) (the app's user, never root), with pip's cache in
     C(<path>/cache/pip); it counts only once complete, and a half-built one is built again.
-  - Optionally runs C(npm ci) and C(npm run <script>) in a frontend folder of the release, with npm's cache in
-    C(<path>/cache/npm); done again only for a new release or a changed C(package-lock.json).
+  - Optionally builds a frontend folder of the release with npm, with O(npm_env) and npm's cache in C(<path>/cache/npm).
+    First it refuses, saying what to do, a host whose C(node --version) does not meet the frontend's C(engines.node)
+    or its bundler's (read from C(package-lock.json)). C(npm ci) runs once per lockfile, its C(node_modules) kept in
+    C(<path>/node_modules/<lockfile hash>/) and linked from each release with that lockfile; C(npm run <script>) runs
+    for every new release.
   - Runs the O(hooks) C(before_build) and C(after_build) in the release as O(user), with the app's environment file
     loaded and the environment's C(bin/) first on C(PATH) (Django's C(collectstatic) is an C(after_build) hook).
-  - A failed step names itself and shows the tail of its output; the live release is never touched.
+  - A failed step names itself and shows its output's first error lines and its tail; the live release is never touched.
   - Does nothing for a release that is built already.
 author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:

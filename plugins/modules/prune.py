@@ -57,6 +57,11 @@ removed_venvs:
   returned: always
   type: list
   elements: str
+removed_node_modules:
+  description: Shared frontend dependencies removed from C(node_modules/) (or that would be), by lockfile hash.
+  returned: always
+  type: list
+  elements: str
 leftovers:
   description: Hidden directories of interrupted deploys that were cleared.
   returned: always

@@ -612,3 +612,72 @@ def test_a_release_that_cannot_import_names_the_cause_and_leaves_no_failed_unit(
     assert states_of(seen, commits["missing-module"]) == ["failed"]
     assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"]
     assert failed_units[inventory_name] == ""
+
+
+# Vite 8's own engines.node (the lockfile of examples/flask/frontend): Debian 13's Node 20.19 meets it, Debian 12's 18.20 does not.
+VITE_ON_NODE_18 = "Node 18.20.4 on this host; vite 8.4.1 needs ^20.19.0 || >=22.12.0: use Debian 13 (Node 20.19) or install a newer Node from NodeSource"
+APP_LABEL = "molecule-frontend-label"
+
+
+def frontend_seen(each) -> dict:
+    """The built frontend as nginx serves it from the current release, and the node_modules the releases share."""
+    page = each.run("curl -sS --max-time 5 --insecure --resolve app.test:443:127.0.0.1 https://app.test/app/")
+    asset = re.search(r'src="(/app/assets/[^"]+\.js)"', page.stdout)
+    script = each.run(f"curl -sS --max-time 5 --insecure --resolve app.test:443:127.0.0.1 https://app.test{asset.group(1)}").stdout if asset else ""
+    shared = each.run(f"ls -1 {BASE}/node_modules").stdout.split() if each.file(f"{BASE}/node_modules").exists else []
+    return {"page": page.stdout, "script": script, "shared": shared, "vite": each.file(f"{BASE}/current/frontend/node_modules/vite/package.json").exists,
+            "created": {name: each.run(f"cat {BASE}/node_modules/{name}/.stagecraft-npm.json").stdout for name in shared},
+            "links": each.run(f"readlink -f {BASE}/releases/*/frontend/node_modules").stdout.split(),
+            "debian": each.system_info.codename}
+
+
+@pytest.fixture(scope="session")
+def frontends(all_hosts, apps_as_they_are):
+    """The example's Vite 8 frontend built in a release (Node and npm installed by the role), then a second release
+    with the same lockfile."""
+    private = private_repository("ssh_host_ed25519_key.pub")
+    built = []
+    for version in ("frontend", "frontend-again"):
+        settings = {"deploy_version": version, "deploy_npm_dir": "frontend", "deploy_npm_env": {"VITE_APP_LABEL": APP_LABEL}}
+        deployed = phase(all_hosts, **(private | settings))
+        built.append((deployed, {name: frontend_seen(each) for name, each in all_hosts.items()}))
+    return built
+
+
+def test_a_vite_frontend_builds_and_nginx_serves_it_or_the_host_says_its_node_is_too_old(inventory_name, frontends, commits):
+    (first, frontend), _again = frontends
+    recap, seen = first.of(inventory_name)
+    served = frontend[inventory_name]
+    if served["debian"] == "bookworm":
+        assert recap["failed"] == 1
+        said = " ".join(ANSIBLE_ERROR_HEADING.sub("", first.output).split())
+        old_nodes = [name for name, each in frontend.items() if each["debian"] == "bookworm"]
+        # Once in the deploy module's failure and once in the role's last word, for each such host.
+        assert said.count(VITE_ON_NODE_18) == 2 * len(old_nodes), said[-3000:]
+        assert "or pin vite 6" in said and "SyntaxError" not in said
+        assert states_of(seen, commits["frontend"]) == ["failed"]
+        # The release before serves on (it redirects plain HTTP, so its record says which it is).
+        assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"]
+        assert served["shared"] == []  # refused before npm ci
+        return
+    assert recap["failed"] == 0, first.output[-3000:]
+    assert seen["serving"].get("commit") == commits["frontend"]
+    assert '<p id="app">' in served["page"] and APP_LABEL in served["script"], served
+    assert served["vite"] and len(served["shared"]) == 1
+
+
+def test_a_second_release_with_the_same_lockfile_reuses_node_modules(inventory_name, frontends, commits):
+    (_first, before), (again, after) = frontends
+    recap, seen = again.of(inventory_name)
+    if after[inventory_name]["debian"] == "bookworm":
+        assert recap["failed"] == 1 and VITE_ON_NODE_18 in " ".join(again.output.split())
+        assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"] and after[inventory_name]["shared"] == []
+        return
+    assert recap["failed"] == 0, again.output[-3000:]
+    assert seen["serving"].get("commit") == commits["frontend-again"]
+    assert "Flask example (again)" in after[inventory_name]["script"]
+    # One node_modules, installed once (its record unchanged), linked from both releases.
+    assert after[inventory_name]["shared"] == before[inventory_name]["shared"]
+    assert after[inventory_name]["created"] == before[inventory_name]["created"]
+    links = after[inventory_name]["links"]
+    assert len(links) == 2 and set(links) == {f"{BASE}/node_modules/{before[inventory_name]['shared'][0]}/node_modules"}, links

@@ -7,9 +7,10 @@ import shutil
 import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._build import (
-    VENV_MARKER, Builder, dependency_files, dependency_hash, link_target, pyproject_dependencies, unused_venvs,
+    VENV_MARKER, Builder, dependency_files, dependency_hash, link_target, pyproject_dependencies, unused_node_modules, unused_venvs,
 )
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import Runner
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, write_marker
 
@@ -128,25 +129,61 @@ def test_unused_venvs_are_those_no_kept_release_links(tmp_path):
     assert json.loads((kept / ".stagecraft-release.json").read_text())["venv"] == "bbb"
 
 
-PACKAGE_JSON = json.dumps({"name": "frontend", "version": "1.0.0", "private": True,
-                           "scripts": {"build": "node -e \"require('fs').mkdirSync('dist');require('fs').writeFileSync('dist/index.html','built')\""}})
+WRITE_DIST = "require('fs').mkdirSync('dist');require('fs').writeFileSync('dist/index.html','built '+process.env.VITE_GREETING)"
+PACKAGE_JSON = json.dumps({"name": "frontend", "version": "1.0.0", "private": True, "scripts": {"build": 'node -e "{0}"'.format(WRITE_DIST)}})
 PACKAGE_LOCK = json.dumps({"name": "frontend", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
                            "packages": {"": {"name": "frontend", "version": "1.0.0"}}})
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
-def test_npm_build_runs_for_a_new_release_or_a_changed_lockfile(tmp_path):
+def test_npm_build_runs_per_release_and_installs_once_per_lockfile(tmp_path):
+    builder = Builder(str(tmp_path), Hooks(), python="python3", npm_dir="frontend", npm_env={"VITE_GREETING": "hello"})
+    files = {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON, "frontend/package-lock.json": PACKAGE_LOCK}
+    first, second = (release(tmp_path, name, files) for name in ("20261122T190000Z-aaaaaaa", "20261122T190100Z-bbbbbbb"))
+    plan = builder.plan(str(first))
+    assert plan.build_npm is True and plan.install_node_modules is True
+    builder.build(str(first), plan)
+    assert (first / "frontend" / "dist" / "index.html").read_text() == "built hello"
+    assert (tmp_path / "cache" / "npm").is_dir()
+    assert builder.plan(str(first)).changed is False
+    # Same lockfile: the second release links the node_modules the first installed; npm ci does not run again.
+    shared = tmp_path / "node_modules" / plan.npm_hash / "node_modules"
+    (shared / "installed-once").write_text("")
+    plan = builder.plan(str(second))
+    assert plan.build_npm is True and plan.install_node_modules is False
+    builder.build(str(second), plan)
+    assert (second / "frontend" / "node_modules").resolve() == shared.resolve() and (shared / "installed-once").exists()
+    assert os.readlink(second / "frontend" / "node_modules") == os.path.join("..", "..", "..", "node_modules", plan.npm_hash, "node_modules")
+    assert (second / "frontend" / "dist" / "index.html").read_text() == "built hello"
+    # A changed lockfile builds again, into node_modules of its own; prune keeps what kept releases use.
+    (second / "frontend" / "package-lock.json").write_text(PACKAGE_LOCK.replace('"requires": true', '"requires": false'))
+    changed = builder.plan(str(second))
+    assert changed.build_npm is True and changed.install_node_modules is True
+    assert unused_node_modules(str(tmp_path), [{"path": str(second)}]) == []
+    assert unused_node_modules(str(tmp_path), []) == [plan.npm_hash]
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_a_bundler_that_needs_a_newer_node_is_refused_before_the_build(tmp_path):
+    lock = json.loads(PACKAGE_LOCK)
+    lock["packages"]["node_modules/vite"] = {"version": "99.0.0", "engines": {"node": ">=99"}}
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON,
+                                                          "frontend/package-lock.json": json.dumps(lock)})
     builder = Builder(str(tmp_path), Hooks(), python="python3", npm_dir="frontend")
+    with pytest.raises(DeployError, match=r"the frontend build cannot run here: Node [0-9.]+ on this host; vite 99.0.0 needs >=99: use Debian 13"):
+        builder.build(str(path), builder.plan(str(path)))
+    assert not (tmp_path / "venvs").exists() and read_marker(str(path))["state"] == "failed"
+
+
+def test_a_host_without_node_is_told_to_install_it(tmp_path):
+    def no_node(argv, cwd=None, env=None):
+        return (127, "", "cannot run node") if argv[0] in ("node", "npm") else (0, "3.11.2", "")
+
     path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON,
                                                           "frontend/package-lock.json": PACKAGE_LOCK})
-    plan = builder.plan(str(path))
-    assert plan.build_npm is True
-    builder.build(str(path), plan)
-    assert (path / "frontend" / "dist" / "index.html").read_text() == "built"
-    assert (tmp_path / "cache" / "npm").is_dir()
-    assert builder.plan(str(path)).changed is False
-    (path / "frontend" / "package-lock.json").write_text(PACKAGE_LOCK.replace('"requires": true', '"requires": false'))
-    assert builder.plan(str(path)).build_npm is True
+    builder = Builder(str(tmp_path), Hooks(Runner(no_node)), python="python3", npm_dir="frontend")
+    with pytest.raises(DeployError, match="needs node and npm on the host: install Debian's nodejs and npm"):
+        builder.build(str(path), builder.plan(str(path)))
 
 
 def test_npm_build_needs_a_lockfile(tmp_path):

@@ -7,8 +7,8 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import (
-    CommandLine, Runner, as_args, as_config, as_flag, as_option, hidden_forms, module_run_command, redacting, subprocess_run_command,
-    systemctl_show,
+    CommandLine, Runner, as_args, as_config, as_flag, as_option, cause_and_tail, hidden_forms, module_run_command, redacting,
+    subprocess_run_command, systemctl_show,
 )
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 
@@ -47,6 +47,28 @@ def test_failed_step_is_named_and_secrets_hidden():
         runner.run(["sh", "-c", 'echo "bad $TOKEN" >&2; exit 3'], step="do the thing")
     assert raised.value.message == "do the thing failed (rc=3): bad ********"
     assert raised.value.details["rc"] == 3 and "s3cret" not in repr(raised.value.details)
+
+
+# Vite 8 under Node 18, as `npm run build` prints it: the cause, then a stack, then npm's epilogue.
+VITE_ON_NODE_18 = "\n".join(
+    ["> vite build", "file:///srv/app/node_modules/vite/dist/node/cli.js:4", "import { styleText } from 'node:util';", "         ^^^^^^^^^",
+     "SyntaxError: The requested module 'node:util' does not provide an export named 'styleText'"]
+    + ["    at frame{0} (node:internal/modules/esm/module_job:{0}:5)".format(number) for number in range(30)] + ["", "Node.js v18.20.4"])
+
+
+def test_a_failure_shows_its_first_error_lines_once_then_its_last_lines():
+    runner = Runner()
+    with pytest.raises(DeployError) as raised:
+        runner.run(["sh", "-c", 'printf "%s\\n" "$1" >&2; exit 1', "sh", VITE_ON_NODE_18], step="npm run build")
+    message = raised.value.message
+    assert message.count("SyntaxError: The requested module 'node:util' does not provide an export named 'styleText'") == 1
+    assert message.endswith("Node.js v18.20.4") and "frame29" in message and "frame8 " not in message
+    assert "\n...\n" in message
+
+
+@pytest.mark.parametrize("text", ["one\ntwo", "\n".join(["ERROR: no such package"] + ["line"] * 5)])
+def test_output_whose_cause_is_among_its_last_lines_is_shown_as_it_is(text):
+    assert cause_and_tail(text) == text
 
 
 DATABASE_URL = "postgresql://shop:pa%2Fss-w0rd@db.internal:5432/shop"

@@ -44,7 +44,8 @@ def run_command_once(call):
     result = {"release_id": release_id, "release_path": release_path, "commit": commit, "rc": None, "stdout": "", "stderr": ""}
     if call.check_mode:
         return dict(result, changed=True)
-    runner = Runner(call.run_command)
+    # The module's run_command hides them already; a plain caller's may not.
+    runner = Runner(call.run_command, secrets=read_secrets(params["env_file"]).values())
     hooks = Hooks(runner, user=params["user"], env_file=params["env_file"], home=base)
     started = datetime.datetime.now(datetime.timezone.utc)
     rc, out, err = hooks.shell(params["command"], "command", release_path, os.path.join(release_path, ".venv"), check=False)

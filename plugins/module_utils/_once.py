@@ -48,7 +48,8 @@ def once_hook_problems(once_hooks, rerun=()):
         names.append(name)
     unknown = [name for name in rerun or [] if name not in names]
     if unknown:
-        problems.append("deploy_rerun_once names no once-hook: {0} (the once-hooks are: {1})".format(", ".join(unknown), ", ".join(map(str, names)) or "none"))
+        problems.append("deploy_rerun_once names no once-hook: {0} (the once-hooks are: {1})".format(
+            ", ".join(unknown), ", ".join(map(str, names)) or "none"))
     return problems
 
 

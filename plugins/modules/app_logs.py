@@ -18,11 +18,11 @@ description:
 author: Stagecraft maintainers (@stagecraft)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
 options:
   instance:
     description: The app's instance name, C(<app>-<env>), which names its units.

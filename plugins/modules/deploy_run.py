@@ -21,11 +21,12 @@ description:
 author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   command:

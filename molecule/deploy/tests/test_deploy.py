@@ -711,8 +711,8 @@ def runs(each) -> list[dict]:
 @pytest.fixture(scope="session")
 def one_off(all_hosts, once_hooks):
     """run.yml without a command, on two hosts without asking, then a command that says what it sees, then one that fails."""
-    no_command, _ = run_playbook(RUN_PLAYBOOK)
-    two_hosts, _ = run_playbook(RUN_PLAYBOOK, extra_vars={"command": "true"})
+    no_command = run_playbook(RUN_PLAYBOOK)[0]
+    two_hosts = run_playbook(RUN_PLAYBOOK, extra_vars={"command": "true"})[0]
     refused_runs = {name: runs(each) for name, each in all_hosts.items()}
     sees, sees_recap = run_playbook(RUN_PLAYBOOK, extra_vars={"command": SEES, "all_hosts": True})
     seen_runs = {name: runs(each) for name, each in all_hosts.items()}

@@ -25,7 +25,8 @@ def settings(**changes):
     """The role's defaults for app "shop" from an https repository, as vars/main.yml's _deploy_settings hands them over."""
     values = {
         "deploy_app_name": "shop", "deploy_app_env": "prod", "deploy_root": "/srv", "deploy_repo": "https://git.example.com/shop.git",
-        "deploy_version": "main", "deploy_hooks": {}, "deploy_once_hooks": [], "deploy_rerun_once": [], "deploy_keep_releases": 5, "deploy_health_path": "/healthz", "deploy_health_timeout": 60,
+        "deploy_version": "main", "deploy_hooks": {}, "deploy_once_hooks": [], "deploy_rerun_once": [], "deploy_keep_releases": 5,
+        "deploy_health_path": "/healthz", "deploy_health_timeout": 60,
         "deploy_ssh_key": "", "deploy_known_hosts": [], "deploy_token": "", "deploy_rollback": False, "deploy_rollback_to": "",
         "deploy_balancers": [], "deploy_balancer_member": "", "inventory_hosts": ["app1", "app2", "lb1"],
     }

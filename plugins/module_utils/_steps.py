@@ -310,19 +310,25 @@ def service_record_path(params):
         os.path.basename(os.path.dirname(env_dir)), os.path.basename(env_dir))
 
 
+def once_hooks_of(params, hooks):
+    """The once-hooks the activate step runs through `hooks`; a rollback puts back what ran before and runs none."""
+    if params["rollback"]:
+        return OnceHooks(params["path"], hooks, who=params["who"])
+    return OnceHooks(params["path"], hooks, params["once_hooks"], params["rerun_once"], params["who"])
+
+
 def activate(call):
     """Prove the release healthy as a candidate, switch to it, prove the service, or roll back."""
     params = call.params
     base = params["path"]
     if call.check_mode and not params["rollback"] and not os.path.isdir(os.path.join(base, "releases", params["release_id"] or ".")):
         # The release step would make this release in this run; activating it would change everything.
-        once = OnceHooks(base, Hooks(Runner(call.run_command)), params["once_hooks"], params["rerun_once"], params["who"])
+        once = once_hooks_of(params, Hooks(Runner(call.run_command)))
         return {"changed": True, "release_id": params["release_id"], "previous_release_id": "", "commit": "", "repaired": False,
                 "once_hooks": once.pending(), "warnings": once.warnings()}
     runner = Runner(call.run_command)
     hooks = Hooks(runner, user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=base)
-    # A rollback puts back what ran before: it runs no once-hook.
-    once = OnceHooks(base, hooks, *(([], []) if params["rollback"] else (params["once_hooks"], params["rerun_once"])), who=params["who"])
+    once = once_hooks_of(params, hooks)
     health = Health(params["health_path"], params["health_status"], params["health_host"], params["health_timeout"], scheme=params["health_scheme"],
                     headers=params["health_headers"])
     # The record is read only to act: in check mode on a new host the gunicorn role has not written it yet.

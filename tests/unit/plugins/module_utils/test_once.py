@@ -9,6 +9,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._once import RECORD, OnceHooks, read_ran
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import once_hooks_of
 
 SECRET = "s3cret-value"
 
@@ -62,3 +63,10 @@ def test_bad_once_hooks_fail_before_anything_runs(env):
     with pytest.raises(DeployError, match="deploy_rerun_once names no once-hook: x"):
         once(env, [{"name": "a", "command": "touch ran"}], rerun=["x"])
     assert not os.path.exists(base / RECORD)
+
+
+def test_a_rollback_runs_no_once_hook(env):
+    base, dummy = env
+    params = {"path": str(base), "once_hooks": [{"name": "a", "command": "touch ran"}], "rerun_once": ["a"], "who": "alice"}
+    assert once_hooks_of(dict(params, rollback=False), Hooks()).pending() == ["a"]
+    assert once_hooks_of(dict(params, rollback=True), Hooks()).pending() == []

@@ -106,10 +106,13 @@ class OnceHooks:
 
     def warnings(self):
         """A warning for each recorded once-hook whose command is no longer the one that ran (it does not run again)."""
-        return ["once-hook {0}'s command changed since it ran ({1}, commit {2}, by {3}); it does not run again: -e deploy_rerun_once={0} runs it".format(
-            hook["name"], self.ran[hook["name"]].get("time"), (self.ran[hook["name"]].get("commit") or "unknown")[:12], self.ran[hook["name"]].get("who"))
-            for hook in self.once_hooks
-            if hook["name"] in self.ran and hook["name"] not in self.rerun and self.ran[hook["name"]].get("command") != self.hooks.runner.redact(hook["command"])]
+        warnings = []
+        for hook in self.once_hooks:
+            ran = self.ran.get(hook["name"])
+            if ran and hook["name"] not in self.rerun and ran.get("command") != self.hooks.runner.redact(hook["command"]):
+                warnings.append("once-hook {0}'s command changed since it ran ({1}, commit {2}, by {3}); it does not run again: "
+                                "-e deploy_rerun_once={0} runs it".format(hook["name"], ran.get("time"), (ran.get("commit") or "unknown")[:12], ran.get("who")))
+        return warnings
 
     def run(self, release_path, venv_path=None):
         """Run what is pending in the release, recording each as it succeeds; the first that fails raises (not recorded)."""

@@ -122,6 +122,36 @@ options:
         default: []
 """
 
+    ONCE = r"""
+options:
+  once_hooks:
+    description:
+      - Shell commands that run once per environment (an C(init-db), a demo-data load, the first admin), each as a hook is run
+        (O(user), the release, the app's environment file and venv), after the C(before_switch) hooks and before the candidate
+        starts; when nothing is switched, in the release that serves. A rollback runs none.
+      - Each that exits 0 is recorded in C(<path>/once-hooks.json) under its O(once_hooks[].name) (with its command, commit,
+        release, time and who) and never runs again unless named in O(rerun_once). One that fails is not recorded, fails the
+        task before the switch, and runs again next time.
+      - The name says which hook it is; a recorded hook whose command changed does not run again, and a warning says so.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The hook's name in the record; letters, digits, C(.), C(_) and C(-).
+        type: str
+        required: true
+      command:
+        description: The command, given to C(/bin/sh -c) as written.
+        type: str
+        required: true
+  rerun_once:
+    description: Names of O(once_hooks) to run again even though they ran.
+    type: list
+    elements: str
+    default: []
+"""
+
     BUILD = r"""
 options:
   python:

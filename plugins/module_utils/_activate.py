@@ -199,11 +199,14 @@ class Systemd:
 class Activator:
     """Switches one environment (`base`) to a release, gated by `health`, hooks around the switch.
 
+    `once` (a OnceHooks) runs its pending once-hooks after the `before_switch` hooks, before the candidate starts.
+
     `load_record` is a callable returning the ServiceRecord, so questions work before the service exists.
     """
 
-    def __init__(self, base, load_record, health, runner, hooks, clock=time.time):
+    def __init__(self, base, load_record, health, runner, hooks, clock=time.time, once=None):
         self.base = base
+        self.once = once
         self._load_record = load_record
         self._record = None
         self.releases_dir = os.path.join(base, "releases")
@@ -247,6 +250,7 @@ class Activator:
         venv_path = os.path.join(release_path, ".venv")
         result = {"release_id": release_id, "previous_release_id": current_id, "rolled_back": False}
         self.hooks.run("before_switch", release_path, venv_path)
+        result["once_hooks"] = self.once.run(release_path, venv_path) if self.once else []
         result["candidate"] = self._prove_candidate(release_id)
         switch(self.current_link, os.path.join("releases", release_id))
         try:

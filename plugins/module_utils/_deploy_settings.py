@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._once import once_hook_problems
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import app_and_env_problems, as_bool, as_float, as_int, matches, quoted, unique
 
 HOOK_PHASES = ("before_build", "after_build", "before_switch", "after_switch")
@@ -47,7 +48,14 @@ def _source_problems(settings):
     unknown = [phase for phase in settings["deploy_hooks"] if phase not in HOOK_PHASES]
     if unknown:
         problems.append("deploy_hooks has unknown phases: {0}; the phases are {1}".format(", ".join(unknown), ", ".join(HOOK_PHASES)))
-    return problems
+    return problems + once_hook_problems(settings["deploy_once_hooks"], rerun_names(settings["deploy_rerun_once"]))
+
+
+def rerun_names(value):
+    """deploy_rerun_once as a list of names: from the command line it comes as a string, several separated by commas."""
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    return list(value or [])
 
 
 def _number_problems(settings):

@@ -114,23 +114,23 @@ class Hooks:
         environment.update(env or {})
         return environment
 
-    def run_as_user(self, argv, step, cwd=None, env=None):
-        """One build step as the app's user; a failure names the step and shows its output's tail."""
-        return self.runner.run(self._argv(argv), step=step, cwd=cwd, env=self._env(env))
+    def run_as_user(self, argv, step, cwd=None, env=None, check=True):
+        """One build step as the app's user; with `check`, a failure names the step and shows its output's tail."""
+        return self.runner.run(self._argv(argv), step=step, cwd=cwd, env=self._env(env), check=check)
 
-    def run(self, phase, release_path, venv_path=None):
-        """Each hook of `phase` through sh, in the release, with the app's environment and its venv first on PATH."""
-        if not self.hooks[phase]:
-            return []
+    def shell(self, command, step, release_path, venv_path=None, check=True):
+        """One command through sh, untouched, in the release, with the app's environment and its venv first on PATH:
+        what every hook, once-hook and one-off command (playbooks/run.yml) gets. Returns (rc, stdout, stderr), secrets hidden."""
         env = read_env_file(self.env_file)
         if venv_path:
             env.update({"VIRTUAL_ENV": venv_path, "PATH": os.path.join(venv_path, "bin") + ":" + DEFAULT_PATH})
-        ran = []
+        return self.run_as_user(["/bin/sh", "-c", command], step=step, cwd=release_path, env=env, check=check)
+
+    def run(self, phase, release_path, venv_path=None):
+        """Each hook of `phase`, in order; the first that fails raises."""
         for number, command in enumerate(self.hooks[phase], 1):
-            step = "{0} hook {1} ({2})".format(phase, number, command)
-            self.run_as_user(["/bin/sh", "-c", command], step=step, cwd=release_path, env=env)
-            ran.append(command)
-        return ran
+            self.shell(command, "{0} hook {1} ({2})".format(phase, number, command), release_path, venv_path)
+        return list(self.hooks[phase])
 
     def make_directory(self, path, mode=0o750):
         """A directory owned by the app's user (it builds there), made if missing."""

@@ -40,9 +40,9 @@ def make_entry(who, ref, commit, previous_commit, release_id, started, finished,
     }
 
 
-def append(path, entry):
+def append(path, entry, fields=FIELDS):
     """Append the entry as one line with a single O_APPEND write (concurrent appends never interleave)."""
-    missing = [field for field in FIELDS if field not in entry]
+    missing = [field for field in fields if field not in entry]
     if missing:
         raise DeployError("record entry lacks {0}".format(", ".join(missing)), details={"entry": entry})
     line = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
@@ -60,6 +60,19 @@ def read_last(path, count=10):
     """The last `count` entries, oldest first, reading the file from its end; unreadable lines are skipped."""
     if count < 1 or not os.path.exists(path):
         return []
+    entries = []
+    for line in last_lines(path, count):
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries[-count:]
+
+
+def last_lines(path, count):
+    """The last `count` lines of a file (bytes), oldest first, read from its end."""
     with open(path, "rb") as handle:
         handle.seek(0, os.SEEK_END)
         position = handle.tell()
@@ -72,12 +85,4 @@ def read_last(path, count=10):
     lines = data.splitlines()
     if position > 0:
         lines = lines[1:]  # the first line may be cut
-    entries = []
-    for line in lines:
-        try:
-            entry = json.loads(line.decode("utf-8"))
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries[-count:]
+    return lines[-count:]

@@ -31,6 +31,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import
     MIN_SECRET_LENGTH, Runner, hidden_forms, module_run_command, redacting, url_password)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks, read_secrets
+from ansible_collections.stagecraft.webapp.plugins.module_utils._once import OnceHooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry, read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
     GitAuth, GitMirror, chown_tree, create_release, find_release, read_marker, release_id as make_release_id, shared_links, utc_timestamp)
@@ -67,6 +68,11 @@ BUILD_SPEC = dict(
     npm_dir=dict(type="str", default=""),
     npm_script=dict(type="str", default="build"),
     npm_env=dict(type="dict", default={}),
+)
+# Once-hooks: the activate step's and the deploy module's (doc fragment stagecraft.webapp.deploy.once).
+ONCE_SPEC = dict(
+    once_hooks=dict(type="list", elements="dict", default=[], options=dict(name=dict(type="str", required=True), command=dict(type="str", required=True))),
+    rerun_once=dict(type="list", elements="str", default=[]),
 )
 HEALTH_SPEC = dict(
     rollback=dict(type="bool", default=False),
@@ -307,25 +313,40 @@ def service_record_path(params):
         os.path.basename(os.path.dirname(env_dir)), os.path.basename(env_dir))
 
 
+def once_hooks_of(params, hooks):
+    """The once-hooks the activate step runs through `hooks`; a rollback puts back what ran before and runs none."""
+    if params["rollback"]:
+        return OnceHooks(params["path"], hooks, who=params["who"])
+    return OnceHooks(params["path"], hooks, params["once_hooks"], params["rerun_once"], params["who"])
+
+
 def activate(call):
     """Prove the release healthy as a candidate, switch to it, prove the service, or roll back."""
     params = call.params
     base = params["path"]
     if call.check_mode and not params["rollback"] and not os.path.isdir(os.path.join(base, "releases", params["release_id"] or ".")):
         # The release step would make this release in this run; activating it would change everything.
-        return {"changed": True, "release_id": params["release_id"], "previous_release_id": "", "commit": "", "repaired": False}
+        once = once_hooks_of(params, Hooks(Runner(call.run_command)))
+        return {"changed": True, "release_id": params["release_id"], "previous_release_id": "", "commit": "", "repaired": False,
+                "once_hooks": once.pending(), "warnings": once.warnings()}
     runner = Runner(call.run_command)
     hooks = Hooks(runner, user=params["user"], env_file=params["env_file"], hooks=params["hooks"], home=base)
+    once = once_hooks_of(params, hooks)
     health = Health(params["health_path"], params["health_status"], params["health_host"], params["health_timeout"], scheme=params["health_scheme"],
                     headers=params["health_headers"])
     # The record is read only to act: in check mode on a new host the gunicorn role has not written it yet.
-    activator = Activator(base, lambda: ServiceRecord.load(service_record_path(params)), health, runner, hooks)
+    activator = Activator(base, lambda: ServiceRecord.load(service_record_path(params)), health, runner, hooks, once=once)
     release_id, current_id = activator.choose(params["release_id"] or None, params["rollback"])
     result = {"release_id": release_id, "previous_release_id": current_id or "", "commit": commit_of(base, release_id),
+              "once_hooks": once.pending(), "warnings": once.warnings(),
               "diff": {"before": {"current": current_id or ""}, "after": {"current": release_id}}}
     if not activator.needed(release_id, current_id):
+        if not call.check_mode:
+            # Nothing to switch: once-hooks added since run in the release that serves.
+            release_path = os.path.join(base, "releases", release_id)
+            result["once_hooks"] = once.run(release_path, os.path.join(release_path, ".venv"))
         service = activator.prove_serving(release_id, call.check_mode)
-        return dict(result, changed=service["repaired"], repaired=service["repaired"], service=service)
+        return dict(result, changed=service["repaired"] or bool(result["once_hooks"]), repaired=service["repaired"], service=service)
     if call.check_mode:
         return dict(result, changed=True, repaired=False)
     return dict(result, changed=True, repaired=False, **activator.activate(release_id, current_id))
@@ -408,6 +429,7 @@ class Deploy:
         self.step = name
         started = time.monotonic()
         result = function(Call(dict(self.params, **params), self.call.check_mode, self.call.run_command))
+        self.warnings += result.pop("warnings", [])
         result["seconds"] = round(time.monotonic() - started, 2)
         self.steps[name] = result
         return result
@@ -440,7 +462,6 @@ class Deploy:
     def _take_lock(self):
         details = {"ref": self._ref(), "started": self.params["timestamp"], "previous_commit": self.previous_commit}
         taken = self.run_step("lock", lock, state="present", owner=self.params["who"], process=True, lock_details=details)
-        self.warnings += taken.pop("warnings")
         stale = taken["taken_over"] or {}
         current = read_marker(os.path.join(self.params["path"], "releases", self.previous_id)) if self.previous_id else None
         if stale.get("release_id") == self.previous_id and (current or {}).get("state") != "good":
@@ -525,6 +546,7 @@ class Deploy:
             "previous_release_id": self.previous_id,
             "previous_commit": self.previous_commit,
             "repaired": active.get("repaired", False),
+            "once_hooks": active.get("once_hooks", []),
             "steps": steps,
             "diff": {"before": before, "after": after},
         }

@@ -30,12 +30,17 @@ extends_documentation_fragment:
   - stagecraft.webapp.deploy
   - stagecraft.webapp.deploy.attributes
   - stagecraft.webapp.deploy.app
+  - stagecraft.webapp.deploy.once
   - stagecraft.webapp.deploy.health
 options:
   release_id:
     description: The release to activate; with O(rollback), the good release to roll back to (empty means the previous one).
     type: str
     default: ""
+  who:
+    description: Who activates, written in the once-hook record.
+    type: str
+    default: unknown
 seealso:
   - module: stagecraft.webapp.build
   - module: stagecraft.webapp.prune
@@ -84,6 +89,12 @@ service:
       repair, the health check of the restarted service (repair).
   returned: when a release was activated or was current already
   type: dict
+once_hooks:
+  description: The once-hooks that ran (in check mode, would run), by name.
+  returned: always
+  type: list
+  elements: str
+  sample: [init-db]
 repaired:
   description: Whether the current release's service did not answer its health check and was restarted (in check mode, would be).
   returned: always
@@ -96,11 +107,12 @@ rolled_back:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import APP_SPEC, HEALTH_SPEC, activate, run_as_module
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import APP_SPEC, HEALTH_SPEC, ONCE_SPEC, activate, run_as_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(path=dict(type="path", required=True), release_id=dict(type="str", default=""), **APP_SPEC, **HEALTH_SPEC),
+    module = AnsibleModule(argument_spec=dict(path=dict(type="path", required=True), release_id=dict(type="str", default=""),
+                                              who=dict(type="str", default="unknown"), **APP_SPEC, **ONCE_SPEC, **HEALTH_SPEC),
                            supports_check_mode=True)
     run_as_module(module, activate)
 

@@ -38,6 +38,7 @@ extends_documentation_fragment:
   - stagecraft.webapp.deploy.attributes
   - stagecraft.webapp.deploy.release
   - stagecraft.webapp.deploy.app
+  - stagecraft.webapp.deploy.once
   - stagecraft.webapp.deploy.build
   - stagecraft.webapp.deploy.health
 options:
@@ -103,6 +104,9 @@ EXAMPLES = r"""
     hooks:
       before_switch:
         - python manage.py migrate --noinput
+    once_hooks:
+      - name: first-admin
+        command: python manage.py createsuperuser --noinput
 
 - name: Roll back to the previous good release
   stagecraft.webapp.deploy:
@@ -131,6 +135,12 @@ previous_commit:
   description: Its commit.
   returned: always
   type: str
+once_hooks:
+  description: The once-hooks that ran (in check mode, would run), by name; see O(once_hooks).
+  returned: always
+  type: list
+  elements: str
+  sample: [init-db]
 repaired:
   description: Whether the release that was current already did not answer its health check and was restarted, and now answers
     (in check mode, whether it would be restarted).
@@ -164,7 +174,7 @@ rolled_back:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
-    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, PHASES, RELEASE_RULES, RELEASE_SPEC, deploy, run_as_module)
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, PHASES, RELEASE_RULES, RELEASE_SPEC, deploy, run_as_module)
 
 
 def main():
@@ -179,7 +189,7 @@ def main():
             job_id=dict(type="str"),
             holder_id=dict(type="str", required=True),
             built_changed=dict(type="bool", default=False),
-            **dict(RELEASE_SPEC, **APP_SPEC, **BUILD_SPEC, **HEALTH_SPEC)
+            **dict(RELEASE_SPEC, **APP_SPEC, **ONCE_SPEC, **BUILD_SPEC, **HEALTH_SPEC)
         ),
         supports_check_mode=True,
         **RELEASE_RULES

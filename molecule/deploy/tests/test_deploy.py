@@ -614,6 +614,158 @@ def test_a_release_that_cannot_import_names_the_cause_and_leaves_no_failed_unit(
     assert failed_units[inventory_name] == ""
 
 
+# Once-hooks (deploy_once_hooks): named commands that run once per environment, recorded on the host.
+# init-db says who and where it ran; first-admin fails until the host has shared/admin-ready, naming a secret as it does.
+ONCE_LOG = f"{BASE}/shared/once.log"
+ONCE_HOOKS = [
+    {"name": "init-db", "command": 'echo "init-db $(id -un) $(pwd) $VIRTUAL_ENV" >> "$HOME/shared/once.log"'},
+    {"name": "first-admin", "command": 'test -e "$HOME/shared/admin-ready" || { echo "no admin yet: $API_TOKEN" >&2; exit 3; }; '
+                                       'echo first-admin >> "$HOME/shared/once.log"'},
+]
+
+
+def once_record(each) -> dict:
+    found = each.file(f"{BASE}/once-hooks.json")
+    return json.loads(found.content_string) if found.exists else {}
+
+
+def once_look(all_hosts, run: Phase) -> Phase:
+    """The phase, with each host's once-hook record and what the hooks wrote."""
+    for name, each in all_hosts.items():
+        run.seen[name]["once"] = once_record(each)
+        run.seen[name]["once_log"] = each.run(f"cat {ONCE_LOG} 2>/dev/null").stdout.splitlines()
+    return run
+
+
+@pytest.fixture(scope="session")
+def once_hooks(all_hosts, apps_as_they_are):
+    """Once-hooks added: a check run, the first deploy (one fails), the next (it is retried, with a switch), and one that asks
+    to run init-db again while first-admin's text changed."""
+    private = private_repository("ssh_host_ed25519_key.pub")
+    same = private | {"deploy_version": "secure-redirect", "deploy_once_hooks": ONCE_HOOKS}
+    checked = once_look(all_hosts, phase(all_hosts, "--check", **same))
+    first_run = once_look(all_hosts, phase(all_hosts, **same))
+    for each in all_hosts.values():
+        each.check_output(f"touch {BASE}/shared/admin-ready")
+    retried = once_look(all_hosts, phase(all_hosts, **(same | {"deploy_version": "deps"})))
+    changed_text = [ONCE_HOOKS[0], {"name": "first-admin", "command": "echo changed >> $HOME/shared/once.log"}]
+    rerun = once_look(all_hosts, phase(all_hosts, **(private | {"deploy_version": "deps", "deploy_once_hooks": changed_text,
+                                                                "deploy_rerun_once": "init-db"})))
+    return checked, first_run, retried, rerun
+
+
+def test_check_mode_says_which_once_hooks_would_run(inventory_name, once_hooks):
+    checked = once_hooks[0]
+    recap, seen = checked.of(inventory_name)
+    assert recap["failed"] == 0, checked.output[-3000:]
+    assert "would run once-hooks init-db, first-admin" in " ".join(checked.output.split())
+    assert seen["once"] == {} and seen["once_log"] == []
+
+
+def test_a_once_hook_runs_as_the_app_and_a_failing_one_fails_the_deploy_unrecorded(inventory_name, once_hooks, commits):
+    first_run = once_hooks[1]
+    recap, seen = first_run.of(inventory_name)
+    assert recap["failed"] == 1
+    said = " ".join(first_run.output.split())
+    assert "once-hook first-admin" in said and "failed (rc=3)" in said and "no admin yet: ********" in said
+    assert CANARY not in first_run.output
+    assert seen["once_log"] == [f"init-db app-prod {BASE}/releases/{seen['current']} {BASE}/releases/{seen['current']}/.venv"]
+    assert list(seen["once"]) == ["init-db"]
+    assert seen["once"]["init-db"]["commit"] == commits["secure-redirect"]
+    assert seen["once"]["init-db"]["who"] == seen["record"][-1]["who"] and seen["once"]["init-db"]["time"]
+    assert seen["record"][-1]["outcome"] == "failed" and seen["current"] == once_hooks[0].seen[inventory_name]["current"]
+
+
+def test_a_failed_once_hook_is_retried_before_the_switch_and_a_done_one_never_runs_again(inventory_name, once_hooks, commits):
+    first_run, retried = once_hooks[1], once_hooks[2]
+    recap, seen = retried.of(inventory_name)
+    assert recap["failed"] == 0, retried.output[-3000:]
+    assert seen["serving"].get("commit") == commits["deps"]
+    assert seen["once_log"] == first_run.seen[inventory_name]["once_log"] + ["first-admin"]
+    assert seen["once"]["first-admin"]["commit"] == commits["deps"]
+    assert seen["once"]["init-db"] == first_run.seen[inventory_name]["once"]["init-db"]
+    assert "once-hooks ran: first-admin" in " ".join(retried.output.split())
+
+
+def test_a_once_hook_runs_again_only_when_asked_and_a_changed_text_only_warns(inventory_name, once_hooks):
+    retried, rerun = once_hooks[2], once_hooks[3]
+    recap, seen = rerun.of(inventory_name)
+    assert recap["failed"] == 0 and recap["changed"] > 0, rerun.output[-3000:]
+    assert seen["once_log"][:-1] == retried.seen[inventory_name]["once_log"] and seen["once_log"][-1].startswith("init-db app-prod ")
+    said = " ".join(rerun.output.split())
+    assert "once-hook first-admin's command changed since it ran" in said and "-e deploy_rerun_once=first-admin" in said
+    assert seen["once"]["first-admin"] == retried.seen[inventory_name]["once"]["first-admin"]
+    assert seen["once"]["init-db"]["time"] >= retried.seen[inventory_name]["once"]["init-db"]["time"]
+
+
+# One-off commands (playbooks/run.yml): in the serving release, as the app's user, with its environment and venv.
+RUN_PLAYBOOK = "../../playbooks/run.yml"
+SEES = ("python -c 'import os, sys; print(os.getcwd(), os.environ[\"USER\"], os.environ[\"VIRTUAL_ENV\"], sys.argv[1], os.environ[\"API_TOKEN\"])'"
+        ' "$HOME"; flask --app app routes')
+
+
+def runs(each) -> list[dict]:
+    return [json.loads(line) for line in each.run(f"cat {BASE}/runs.jsonl 2>/dev/null").stdout.splitlines()]
+
+
+@pytest.fixture(scope="session")
+def one_off(all_hosts, once_hooks):
+    """run.yml without a command, on two hosts without asking, then a command that says what it sees, then one that fails."""
+    no_command = run_playbook(RUN_PLAYBOOK)[0]
+    two_hosts = run_playbook(RUN_PLAYBOOK, extra_vars={"command": "true"})[0]
+    refused_runs = {name: runs(each) for name, each in all_hosts.items()}
+    sees, sees_recap = run_playbook(RUN_PLAYBOOK, extra_vars={"command": SEES, "all_hosts": True})
+    seen_runs = {name: runs(each) for name, each in all_hosts.items()}
+    fails, fails_recap = run_playbook(RUN_PLAYBOOK, extra_vars={"command": "echo about to fail; exit 7", "all_hosts": True})
+    return no_command, two_hosts, refused_runs, (sees, sees_recap, seen_runs), (fails, fails_recap, {name: runs(each) for name, each in all_hosts.items()})
+
+
+def test_run_refuses_without_a_command_or_on_several_hosts_unasked(inventory_name, one_off):
+    no_command, two_hosts, refused_runs = one_off[:3]
+    assert no_command.returncode != 0 and "-e 'command=" in output_tail(no_command)
+    assert two_hosts.returncode != 0 and "would run on 2 hosts" in output_tail(two_hosts) and "-e all_hosts=true" in output_tail(two_hosts)
+    assert refused_runs[inventory_name] == []
+
+
+def test_run_runs_in_the_serving_release_as_the_app_with_its_environment(inventory_name, one_off, once_hooks):
+    sees, recap, seen_runs = one_off[3]
+    release = f"{BASE}/releases/{once_hooks[3].seen[inventory_name]['current']}"
+    assert recap[inventory_name]["failed"] == 0, output_tail(sees)
+    output = sees.stdout + sees.stderr
+    said = " ".join(output.split())  # the callback wraps long lines
+    assert f"{release} app-prod {release}/.venv {BASE} ********" in said
+    assert "healthz GET /healthz" in said and "exit status 0" in said
+    assert CANARY not in output
+    entry = seen_runs[inventory_name][-1]
+    assert (entry["command"], entry["rc"], entry["release_id"]) == (SEES, 0, os.path.basename(release))
+    assert entry["who"] == pwd.getpwuid(os.getuid()).pw_name and entry["started"]
+
+
+def test_a_failing_command_fails_run_with_its_status(inventory_name, one_off):
+    fails, recap, fail_runs = one_off[4]
+    assert recap[inventory_name]["failed"] == 1
+    said = " ".join((fails.stdout + fails.stderr).split())
+    assert "about to fail" in said and "exited with status 7" in said
+    assert fail_runs[inventory_name][-1]["rc"] == 7
+
+
+@pytest.fixture(scope="session")
+def app_logs(all_hosts, one_off):
+    """A request the app logs (gunicorn's access log goes to the journal), then logs.yml."""
+    for each in all_hosts.values():
+        each.check_output(f"curl -sS --max-time 5 -o /dev/null http://{TARGET}/healthz?molecule-logs-line")
+    return run_playbook("../../playbooks/logs.yml", extra_vars={"lines": 20})
+
+
+def test_logs_show_the_apps_recent_lines_and_change_nothing(inventory_name, app_logs):
+    run, recap = app_logs
+    assert recap[inventory_name]["failed"] == recap[inventory_name]["changed"] == 0, output_tail(run)
+    output = run.stdout + run.stderr
+    assert "GET /healthz?molecule-logs-line" in output
+    assert "app-prod.service" in output and "app-prod@*.service" in output and "/var/log/nginx/app-prod.access.log" in output
+    assert CANARY not in output
+
+
 # Vite 8's own engines.node (the lockfile of examples/flask/frontend): Debian 13's Node 20.19 meets it, Debian 12's 18.20 does not.
 VITE_ON_NODE_18 = "Node 18.20.4 on this host; vite 8.4.1 needs ^20.19.0 || >=22.12.0: use Debian 13 (Node 20.19) or install a newer Node from NodeSource"
 APP_LABEL = "molecule-frontend-label"
@@ -632,7 +784,7 @@ def frontend_seen(each) -> dict:
 
 
 @pytest.fixture(scope="session")
-def frontends(all_hosts, apps_as_they_are):
+def frontends(all_hosts, app_logs):
     """The example's Vite 8 frontend built in a release (Node and npm installed by the role), then a second release
     with the same lockfile."""
     private = private_repository("ssh_host_ed25519_key.pub")
@@ -656,8 +808,8 @@ def test_a_vite_frontend_builds_and_nginx_serves_it_or_the_host_says_its_node_is
         assert said.count(VITE_ON_NODE_18) == 2 * len(old_nodes), said[-3000:]
         assert "or pin vite 6" in said and "SyntaxError" not in said
         assert states_of(seen, commits["frontend"]) == ["failed"]
-        # The release before serves on (it redirects plain HTTP, so its record says which it is).
-        assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"]
+        # The release before serves on (the one the once-hooks' phases left).
+        assert seen["releases"][seen["current"]]["commit"] == commits["deps"]
         assert served["shared"] == []  # refused before npm ci
         return
     assert recap["failed"] == 0, first.output[-3000:]
@@ -671,7 +823,7 @@ def test_a_second_release_with_the_same_lockfile_reuses_node_modules(inventory_n
     recap, seen = again.of(inventory_name)
     if after[inventory_name]["debian"] == "bookworm":
         assert recap["failed"] == 1 and VITE_ON_NODE_18 in " ".join(again.output.split())
-        assert seen["releases"][seen["current"]]["commit"] == commits["secure-redirect"] and after[inventory_name]["shared"] == []
+        assert seen["releases"][seen["current"]]["commit"] == commits["deps"] and after[inventory_name]["shared"] == []
         return
     assert recap["failed"] == 0, again.output[-3000:]
     assert seen["serving"].get("commit") == commits["frontend-again"]

@@ -25,7 +25,8 @@ def settings(**changes):
     """The role's defaults for app "shop" from an https repository, as vars/main.yml's _deploy_settings hands them over."""
     values = {
         "deploy_app_name": "shop", "deploy_app_env": "prod", "deploy_root": "/srv", "deploy_repo": "https://git.example.com/shop.git",
-        "deploy_version": "main", "deploy_hooks": {}, "deploy_keep_releases": 5, "deploy_health_path": "/healthz", "deploy_health_timeout": 60,
+        "deploy_version": "main", "deploy_hooks": {}, "deploy_once_hooks": [], "deploy_rerun_once": [], "deploy_keep_releases": 5,
+        "deploy_health_path": "/healthz", "deploy_health_timeout": 60,
         "deploy_ssh_key": "", "deploy_known_hosts": [], "deploy_token": "", "deploy_rollback": False, "deploy_rollback_to": "",
         "deploy_balancers": [], "deploy_balancer_member": "", "inventory_hosts": ["app1", "app2", "lb1"],
     }
@@ -40,6 +41,8 @@ def settings(**changes):
     {"deploy_repo": "git@git.example.com:shop.git", "deploy_ssh_key": KEY, "deploy_known_hosts": ["git.example.com ssh-ed25519 AAAA"],
      "deploy_rollback": True, "deploy_rollback_to": "20260101T000000Z-abc"},
     {"deploy_balancers": ["lb1"], "deploy_balancer_member": "10.0.0.5:8000"},
+    {"deploy_once_hooks": [{"name": "init-db", "command": "flask init-db"}, {"name": "first_admin.2", "command": "x"}],
+     "deploy_rerun_once": "init-db, first_admin.2"},
     {"deploy_balancers": ["lb1"], "deploy_balancer_member": "[fd00::5]:8000", "deploy_app_name": "a", "deploy_app_env": "dev_2"},
     # A URL with a user but no password carries no credentials.
     {"deploy_repo": "ssh://git@git.example.com/shop.git", "deploy_rollback": "yes", "deploy_rollback_to": "x"},
@@ -61,6 +64,13 @@ def test_settings_the_role_takes_have_no_problem(changes):
     ({"deploy_version": "main\n"}, ['deploy_version "main\\n" is not a ref name (empty, starts with "-" or holds spaces)']),
     ({"deploy_hooks": {"before_build": [], "during": ["x"], "later": []}}, [
         "deploy_hooks has unknown phases: during, later; the phases are before_build, after_build, before_switch, after_switch"]),
+    ({"deploy_once_hooks": [{"name": "init db", "command": "x"}, {"command": "y"}, {"name": "a", "command": " "}, {"name": "a", "command": "z"}],
+      "deploy_rerun_once": "a,seed"}, [
+        "deploy_once_hooks item 1: name 'init db' must be letters, digits, '.', '_' or '-'",
+        "deploy_once_hooks item 2 must have exactly the keys name and command", "deploy_once_hooks item 3 (a) has no command",
+        "deploy_once_hooks names a twice; each once-hook needs its own name",
+        "deploy_rerun_once names no once-hook: seed (the once-hooks are: init db, a, a)"]),
+    ({"deploy_rerun_once": ["init-db"]}, ["deploy_rerun_once names no once-hook: init-db (the once-hooks are: none)"]),
     ({"deploy_keep_releases": 0, "deploy_health_path": "health", "deploy_health_timeout": 0}, [
         "deploy_keep_releases must be at least 1 (got 0)", 'deploy_health_path must start with "/" (got "health")',
         "deploy_health_timeout must be above 0 (got 0)"]),

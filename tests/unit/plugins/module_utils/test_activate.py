@@ -286,7 +286,7 @@ def test_the_activate_step_proves_a_current_release_serves(tmp_path, serving_rel
     record = tmp_path / "gunicorn.json"
     record.write_text(json.dumps(dict(RECORD, listen="unix", socket=str(tmp_path / "app.sock"))))
     params = dict(path=str(tmp_path), release_id=release_id, rollback=False, service_record=str(record), user=None, env_file=None, hooks={},
-                  health_path="/healthz", health_status=200, health_host="localhost", health_scheme="http",
+                  once_hooks=[], rerun_once=[], who="alice", health_path="/healthz", health_status=200, health_host="localhost", health_scheme="http",
                   health_headers={}, health_timeout=1.0)
     done = activate(Call(params, False, subprocess_run_command))
     assert (done["changed"], done["repaired"], done["service"]["repaired"]) == (changed, repaired, repaired)
@@ -300,7 +300,8 @@ def test_a_deploy_that_repairs_the_serving_release_says_so_and_records_no_deploy
     record.write_text(json.dumps(dict(RECORD, listen="unix", socket=str(tmp_path / "app.sock"))))
     params = dict(path=str(tmp_path), phase="activate", release_id=release_id, rollback=False, built_changed=False, service_record=str(record),
                   holder_id="run-1", who="alice", job_id=None, ref="main", version="main", timestamp="20261122T190507Z", ssh_key=None,
-                  known_hosts=None, user=None, env_file=None, hooks={}, health_path="/healthz", health_status=200, health_host="localhost",
+                  known_hosts=None, user=None, env_file=None, hooks={}, once_hooks=[], rerun_once=[], health_path="/healthz", health_status=200,
+                  health_host="localhost",
                   health_scheme="http", health_headers={}, health_timeout=1.0, keep=5)
     done = deploy(Call(params, False, subprocess_run_command))
     assert (done["changed"], done["repaired"], done["release_id"]) == (True, True, release_id)

@@ -20,13 +20,15 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import D
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
-    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, RELEASE_SPEC, Call, deploy, lock, serving_now)
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, RELEASE_SPEC, Call, deploy, lock, serving_now)
 
 TIME = "20261122T190507Z"
 
 
 def defaults(spec):
-    return {name: (defaults(option["options"]) if "options" in option else option.get("default")) for name, option in spec.items()}
+    """AnsibleModule's defaults: a dict option's suboptions' defaults; a list of dicts' own default."""
+    return {name: (defaults(option["options"]) if "options" in option and option["type"] == "dict" else option.get("default"))
+            for name, option in spec.items()}
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def service_record(tmp_path, monkeypatch):
 @pytest.fixture
 def params(origin, base, service_record):
     """The deploy module's parameters as AnsibleModule hands them over: every default, then ours."""
-    values = {**defaults(RELEASE_SPEC), **defaults(APP_SPEC), **defaults(BUILD_SPEC), **defaults(HEALTH_SPEC)}
+    values = {**defaults(RELEASE_SPEC), **defaults(APP_SPEC), **defaults(ONCE_SPEC), **defaults(BUILD_SPEC), **defaults(HEALTH_SPEC)}
     values.update(path=str(base), repo=str(origin.path), version="main", timestamp=TIME, holder_id=TIME + "-1", phase="all", release_id="",
                   ref="", keep=5, who="alice", job_id=None, built_changed=False, python="python3", service_record=str(service_record))
     # The origin's requirements.txt pins flask: an empty one builds a real environment without the network.

@@ -621,6 +621,8 @@ DJANGO_SITE = "https://django.test"
 # As a client reaches it: HTTPS to nginx's port, under the server block's own name.
 CURL = "curl -sS --max-time 10 -k --resolve django.test:443:127.0.0.1"
 UPLOADED = b"GIF89a stagecraft upload \x00\x01\x02 bytes"
+SAME_COMMIT = ("GIT_AUTHOR_DATE=2026-01-01T00:00:00Z GIT_COMMITTER_DATE=2026-01-01T00:00:00Z"
+               " git -c user.name=molecule -c user.email=molecule@test.invalid")
 HTML_PAGE = "<html><body><script>document.title = 'ran as the site'</script></body></html>"
 
 
@@ -663,10 +665,9 @@ def uploads_through_nginx(all_hosts) -> tuple:
     for name, each in all_hosts.items():
         seen[name]["fetched"] = fetch(each, seen[name]["upload"].get("url", "/media/missing"))
         seen[name]["page_fetched"] = fetch(each, seen[name]["page"].get("url", "/media/missing"))
-        # A new commit of the app to deploy: the redeploy makes a new release.
-        each.run("rm -rf /tmp/molecule-django && git clone -q /srv/git/django.git /tmp/molecule-django"
-                 " && cd /tmp/molecule-django && echo '# redeployed' >> README.md"
-                 " && git -c user.name=molecule -c user.email=molecule@test.invalid commit -qam redeploy && git push -q origin main")
+        # A new commit of the app for the redeploy, the same on every host (the deploy resolves the ref once for all).
+        each.run(f"rm -rf /tmp/molecule-django && git clone -q /srv/git/django.git /tmp/molecule-django && cd /tmp/molecule-django"
+                 f" && echo '# redeployed' >> README.md && {SAME_COMMIT} commit -qam redeploy && git push -q origin main")
     redeployed = redeploy_django(all_hosts)
     after_redeploy = {name: fetch(each, seen[name]["upload"].get("url", "/media/missing")) for name, each in all_hosts.items()}
     rolled_back = redeploy_django(all_hosts, deploy_rollback=True)

@@ -637,7 +637,8 @@ def upload(each, name: str, content: str) -> dict:
 
 def fetch(each, url: str) -> dict:
     """What nginx answers for `url`: status, headers (lower-case names) and the body, base64."""
-    answer = each.run(f"rm -f /tmp/molecule-headers /tmp/molecule-body; {CURL} -D /tmp/molecule-headers -o /tmp/molecule-body {DJANGO_SITE}{url} && base64 -w0 /tmp/molecule-body")
+    each.run("rm -f /tmp/molecule-headers /tmp/molecule-body")
+    answer = each.run(f"{CURL} -D /tmp/molecule-headers -o /tmp/molecule-body {DJANGO_SITE}{url} && base64 -w0 /tmp/molecule-body")
     lines = each.file("/tmp/molecule-headers").content_string.splitlines()
     headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
     return {"status": int(lines[0].split()[1]) if lines else 0, "headers": {name.lower(): value for name, value in headers.items()},

@@ -7,7 +7,9 @@ Then, with no deploy to help, the master is killed again and again under a reque
 come back by itself; a per-push deploy of the version that serves repairs a stopped service and
 fails loudly when the repair cannot make it answer. Last, apps as others write them, from a controller
 without $USER: one that redirects whatever is not forwarded as https, with a hook that prints what it
-sees of $HOME, ~ and $USER, and one that fails to import.
+sees of $HOME, ~ and $USER, and one that fails to import. Then the Django example deployed beside
+it behind nginx (django.yml): uploads through nginx, served by nginx, kept through a redeploy and a
+rollback.
 
 The first deploy is molecule's converge: the whole prod composition, run again by molecule's
 idempotence step. Each later phase is a session fixture that runs playbooks/deploy.yml once for all

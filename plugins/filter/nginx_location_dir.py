@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: nginx_location_dir
-short_description: Where a static or SPA location of the nginx role serves files from
+short_description: Where a static, SPA or media location of the nginx role serves files from
 version_added: 0.1.0
 author: Stagecraft maintainers
 description:
@@ -14,7 +14,8 @@ description:
     (relative to C(<app_base>/current)), without following symlinks, and names the release or
     shared root it lies in. C(stagecraft.webapp.nginx_location_problems) refuses a directory
     outside them; the server block checks symlinks below that root on every request.
-positional: app_base
+  - A C(media) location serves C(<app_base>/media) (the app's uploads), confined from C(<app_base>) on.
+positional: app_base, kind
 options:
   _input:
     description:
@@ -26,6 +27,12 @@ options:
       - The app's directory on the host, C(<nginx_root>/<app>/<env>).
     type: str
     required: true
+  kind:
+    description:
+      - The location's C(type).
+    type: str
+    default: static
+    choices: [static, spa, media]
 """
 
 EXAMPLES = r"""
@@ -39,7 +46,8 @@ RETURN = r"""
 _value:
   description:
     - C(root) is the absolute directory ending in one C(/), as nginx's C(alias) gets it; C(confine)
-      is C(<app_base>/current) or C(<app_base>/shared) when it lies below one, else empty.
+      is C(<app_base>/current) or C(<app_base>/shared) when it lies below one, else empty
+      (C(<app_base>) for a media location).
   type: dict
   sample: {root: /srv/shop/prod/current/staticfiles/, confine: /srv/shop/prod/current}
 """
@@ -47,9 +55,9 @@ _value:
 from ansible_collections.stagecraft.webapp.plugins.module_utils._locations import location_dir
 
 
-def nginx_location_dir(directory, app_base):
-    """Where `directory` points for the app at `app_base`: {"root", "confine"}."""
-    return location_dir(app_base, directory)
+def nginx_location_dir(directory, app_base, kind="static"):
+    """Where a location of type `kind` with `directory` serves from for the app at `app_base`: {"root", "confine"}."""
+    return location_dir(app_base, directory, kind)
 
 
 class FilterModule:

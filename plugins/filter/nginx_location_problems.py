@@ -13,13 +13,15 @@ description:
   - Checks the C(nginx_locations) of stagecraft.webapp.nginx and returns one message per problem,
     each naming the entry and field (C(nginx_locations[2].dir)). An empty list means the locations
     are fine.
-  - "A path starts with C(/) and holds no spaces, braces or C(;); a static or SPA path ends with
+  - "A path starts with C(/) and holds no spaces, braces or C(;); a static, SPA or media path ends with
     C(/) (its alias always does; without it C(<path>../) would reach the parent directory); no
     path appears twice; a rate is C(<n>r/s) or C(<n>r/m)."
   - "A static or SPA location has a C(dir) that holds no C(..), no whitespace, quotes, braces, C($)
     or C(;), and lies strictly inside the current release (C(<app_base>/current), where a relative
     C(dir) points) or the shared directory (C(<app_base>/shared)). Where the host resolved it
     (O(resolved)), it still lies inside them with every symlink followed."
+  - "A media location takes no C(dir): it serves C(<app_base>/media), which, where the host resolved
+    it, must still be the media directory of C(<app_base>) with every symlink followed."
 positional: app_base, resolved
 options:
   _input:
@@ -37,7 +39,8 @@ options:
     description:
       - What the host's C(realpath) answered for each location directory (as
         C(stagecraft.webapp.nginx_location_dir) writes it out, without the trailing C(/)) and for
-        C(<app_base>/current) and C(<app_base>/shared). Directories left out are checked as written.
+        C(<app_base>/current) and C(<app_base>/shared) (and C(<app_base>/media) for a media location).
+        Directories left out are checked as written.
     type: dict
     default: {}
 """

@@ -110,9 +110,20 @@ def _environment_problems(settings):
     return problems
 
 
+def _media_problems(settings):
+    """The media directory's group is nginx's: the app's own group (or root's) would defeat it."""
+    group = str(settings.get("gunicorn_media_group", ""))
+    if not as_bool(settings.get("gunicorn_media", False)):
+        return []
+    if group in ("", "root", settings["_gunicorn_instance"]):
+        return ["gunicorn_media_group {0} must be the group nginx runs as (www-data), not the app's own group nor root's".format(quoted(group))]
+    return []
+
+
 def settings_problems(settings):
     """One message per problem of the gunicorn role's `settings`, each naming the variable at fault."""
-    return _restart_problems(settings) + _name_problems(settings) + _number_and_path_problems(settings) + _environment_problems(settings)
+    return (_restart_problems(settings) + _name_problems(settings) + _number_and_path_problems(settings) + _environment_problems(settings)
+            + _media_problems(settings))
 
 
 def clash_problems(settings, records):

@@ -23,8 +23,13 @@ serves these locations with `disable_symlinks if_not_owner from=<root>`, so belo
 is followed only to a file of the link's own owner (the app's user owns its release; /etc belongs
 to root).
 
+A media location serves the app's uploads from `<base>/media` (the gunicorn role's
+gunicorn_media: the app's user writes there, nginx's group reads, nothing else of the app's is
+reachable from it). It takes no `dir`; where the host resolved it, it must still be
+`<base>/media` with every symlink followed.
+
 nginx's alias trap (`location /static { alias /dir/; }` serves `/static../x` from the parent) is
-closed by the path rule: a static or SPA path ends in "/", as the alias it gets always does.
+closed by the path rule: a static, SPA or media path ends in "/", as the alias it gets always does.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ PATH = re.compile(r"^/[^\s{};]*$")
 # nginx reads "$" as a variable, quotes and braces as syntax; none belongs in a directory name.
 DIR_UNSAFE = re.compile(r"[\s{};$\"'\\]")
 RATE = re.compile(r"^[1-9][0-9]*r/[sm]$")
-FILE_TYPES = ("static", "spa")
+FILE_TYPES = ("static", "spa", "media")
+# Served from a directory of the location's own choosing (`dir`); media from the app's media directory.
+DIR_TYPES = ("static", "spa")
 
 
 def _inside(path, root):
@@ -51,17 +58,36 @@ def location_roots(app_base):
     return [base + "/current", base + "/shared"]
 
 
-def location_dir(app_base, directory):
+def media_dir(app_base):
+    """The directory a media location serves: the app's uploads, beside shared/ (not inside it)."""
+    return posixpath.normpath(app_base) + "/media"
+
+
+def location_dir(app_base, directory, kind="static"):
     """Where a static or SPA location's `directory` points, written out without following links.
 
     Returns {"root": the absolute directory with one trailing "/" (what nginx's alias gets),
-    "confine": the release or shared root it lies in, "" when it lies in neither}.
+    "confine": the release or shared root it lies in, "" when it lies in neither}. A media
+    location serves the app's media directory whatever `directory` says; it is confined from the
+    app's directory on, so that the media directory itself may not be a link either.
     """
+    if kind == "media":
+        return {"root": media_dir(app_base) + "/", "confine": posixpath.normpath(app_base)}
     current = location_roots(app_base)[0]
     joined = directory if directory.startswith("/") else current + "/" + directory
     root = posixpath.normpath(joined)
     confine = next((base for base in location_roots(app_base) if _inside(root, base)), "")
     return {"root": root.rstrip("/") + "/", "confine": confine}
+
+
+def _media_problem(where, location, app_base, resolved):
+    if location.get("dir"):
+        return "{0}.dir is not used by a media location: it serves {1}".format(where, media_dir(app_base))
+    base = posixpath.normpath(app_base)
+    real = resolved.get(media_dir(app_base))
+    if real is not None and real != resolved.get(base, base) + "/media":
+        return "{0} serves {1}, which leads elsewhere through a symlink: on the host it is {2}".format(where, media_dir(app_base), real)
+    return None
 
 
 def _dir_problem(where, directory, app_base, resolved):
@@ -111,11 +137,14 @@ def location_problems(locations, app_base, resolved=None):
             problems.append('{0}.path {1} must end with "/" for a {2} location'.format(where, json.dumps(path), kind))
         if paths.count(path) > 1:
             problems.append("{0}.path {1} appears more than once".format(where, json.dumps(path)))
-        if kind in FILE_TYPES:
+        problem = None
+        if kind == "media":
+            problem = _media_problem(where, location, app_base, resolved)
+        elif kind in DIR_TYPES:
             problem = _dir_problem(where, directory, app_base, resolved) if directory else "{0}.dir is required for a {1} location".format(
                 where, kind)
-            if problem:
-                problems.append(problem)
+        if problem:
+            problems.append(problem)
         if rate_limit and not RATE.match(str(rate_limit.get("rate", ""))):
             problems.append('{0}.rate_limit.rate {1} is not "<n>r/s" or "<n>r/m"'.format(where, json.dumps(rate_limit.get("rate", ""))))
     return problems

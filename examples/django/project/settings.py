@@ -48,6 +48,11 @@ TIME_ZONE = "UTC"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Uploads: the deploy points DJANGO_MEDIA_DIR at the environment's media directory, which
+# outlives releases and which nginx serves at MEDIA_URL (the app only writes there).
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_DIR", BASE_DIR / "media"))
+
 # TLS ends at nginx, which sets X-Forwarded-Proto; gunicorn listens only where nginx reaches it,
 # so no client can send that header to the app directly.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

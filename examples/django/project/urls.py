@@ -5,4 +5,5 @@ from visits import views
 urlpatterns = [
     path("", views.index),
     path("healthz", views.healthz),
+    path("upload", views.upload),
 ]

@@ -5,11 +5,13 @@ import logging
 import os
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET
+from django.middleware.csrf import get_token
+from django.views.decorators.http import require_GET, require_http_methods
 
 from project import __version__
 from visits.models import Visit
@@ -61,3 +63,16 @@ def healthz(request):
         logger.warning("health check: migrations not applied: %s", sorted(pending))
         return JsonResponse(body | {"status": "migrations pending"}, status=503)
     return JsonResponse(body)
+
+
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    """GET: a CSRF token (also set as the csrftoken cookie). POST with a `file` field: saved under
+    MEDIA_ROOT/uploads/ (Django makes the name safe and unique); 201 with the URL nginx serves it at."""
+    if request.method == "GET":
+        return JsonResponse({"csrf_token": get_token(request)})
+    upload_file = request.FILES.get("file")
+    if upload_file is None:
+        return JsonResponse({"error": "no file field"}, status=400)
+    name = default_storage.save("uploads/" + upload_file.name, upload_file)
+    return JsonResponse({"url": default_storage.url(name)}, status=201)

@@ -7,7 +7,9 @@ Then, with no deploy to help, the master is killed again and again under a reque
 come back by itself; a per-push deploy of the version that serves repairs a stopped service and
 fails loudly when the repair cannot make it answer. Last, apps as others write them, from a controller
 without $USER: one that redirects whatever is not forwarded as https, with a hook that prints what it
-sees of $HOME, ~ and $USER, and one that fails to import.
+sees of $HOME, ~ and $USER, and one that fails to import. Then the Django example deployed beside
+it behind nginx (django.yml): uploads through nginx, served by nginx, kept through a redeploy and a
+rollback.
 
 The first deploy is molecule's converge: the whole prod composition, run again by molecule's
 idempotence step. Each later phase is a session fixture that runs playbooks/deploy.yml once for all
@@ -18,6 +20,7 @@ tests assert on the snapshot of their phase, never on the host as it is when the
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
@@ -833,3 +836,101 @@ def test_a_second_release_with_the_same_lockfile_reuses_node_modules(inventory_n
     assert after[inventory_name]["created"] == before[inventory_name]["created"]
     links = after[inventory_name]["links"]
     assert len(links) == 2 and set(links) == {f"{BASE}/node_modules/{before[inventory_name]['shared'][0]}/node_modules"}, links
+
+
+# The Django example behind nginx (django.yml): uploads written by the app, served by nginx.
+DJANGO = "/srv/django/prod"
+DJANGO_SITE = "https://django.test"
+# As a client reaches it: HTTPS to nginx's port, under the server block's own name.
+CURL = "curl -sS --max-time 10 -k --resolve django.test:443:127.0.0.1"
+UPLOADED = b"GIF89a stagecraft upload \x00\x01\x02 bytes"
+SAME_COMMIT = ("GIT_AUTHOR_DATE=2026-01-01T00:00:00Z GIT_COMMITTER_DATE=2026-01-01T00:00:00Z"
+               " git -c user.name=molecule -c user.email=molecule@test.invalid")
+HTML_PAGE = "<html><body><script>document.title = 'ran as the site'</script></body></html>"
+
+
+def upload(each, name: str, content: str) -> dict:
+    """Upload a file through nginx as a browser would: the CSRF cookie and token first, then the form POST."""
+    jar = f"/tmp/molecule-{name}.cookies"
+    token = json.loads(each.run(f"{CURL} -c {jar} {DJANGO_SITE}/upload").stdout)["csrf_token"]
+    each.run(f"printf %s {shlex.quote(content)} | base64 -d > /tmp/{name}")
+    posted = each.run(f"{CURL} -b {jar} -H 'X-CSRFToken: {token}' -H 'Origin: {DJANGO_SITE}' -F 'file=@/tmp/{name}' {DJANGO_SITE}/upload")
+    return json.loads(posted.stdout) if posted.stdout.startswith("{") else {"error": posted.stdout + posted.stderr}
+
+
+def fetch(each, url: str) -> dict:
+    """What nginx answers for `url`: status, headers (lower-case names) and the body, base64."""
+    each.run("rm -f /tmp/molecule-headers /tmp/molecule-body")
+    answer = each.run(f"{CURL} -D /tmp/molecule-headers -o /tmp/molecule-body {DJANGO_SITE}{url} && base64 -w0 /tmp/molecule-body")
+    lines = each.file("/tmp/molecule-headers").content_string.splitlines()
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return {"status": int(lines[0].split()[1]) if lines else 0, "headers": {name.lower(): value for name, value in headers.items()},
+            "body": answer.stdout.strip()}
+
+
+def redeploy_django(all_hosts, **extra_vars) -> tuple:
+    """Deploy the Django example again (django.yml, the deploy role alone)."""
+    run, recap = run_playbook("django.yml", *DEPLOY_ONLY, extra_vars=extra_vars or None)
+    return run.stdout + run.stderr, recap, {name: each.file(f"{DJANGO}/current").linked_to for name, each in all_hosts.items()}
+
+
+@pytest.fixture(scope="session")
+def media_uploads(all_hosts, frontends):
+    """Uploads through nginx to the Django example; fetched back after the upload, after a deploy of a new commit
+    and after a rollback; an uploaded page; and what nginx's own user can read of the app's data."""
+    return uploads_through_nginx(all_hosts)
+
+
+def uploads_through_nginx(all_hosts) -> tuple:
+    """The media phase (media_uploads): what each host answered, the redeploy, then the rollback."""
+    encoded = base64.b64encode(UPLOADED).decode()
+    html = base64.b64encode(HTML_PAGE.encode()).decode()
+    seen = {name: {"upload": upload(each, "photo.gif", encoded), "page": upload(each, "page.html", html)} for name, each in all_hosts.items()}
+    for name, each in all_hosts.items():
+        seen[name]["fetched"] = fetch(each, seen[name]["upload"].get("url", "/media/missing"))
+        seen[name]["page_fetched"] = fetch(each, seen[name]["page"].get("url", "/media/missing"))
+        # A new commit of the app for the redeploy, the same on every host (the deploy resolves the ref once for all).
+        each.run(f"rm -rf /tmp/molecule-django && git clone -q /srv/git/django.git /tmp/molecule-django && cd /tmp/molecule-django"
+                 f" && echo '# redeployed' >> README.md && {SAME_COMMIT} commit -qam redeploy && git push -q origin main")
+    redeployed = redeploy_django(all_hosts)
+    after_redeploy = {name: fetch(each, seen[name]["upload"].get("url", "/media/missing")) for name, each in all_hosts.items()}
+    rolled_back = redeploy_django(all_hosts, deploy_rollback=True)
+    after_rollback = {name: fetch(each, seen[name]["upload"].get("url", "/media/missing")) for name, each in all_hosts.items()}
+    for name, each in all_hosts.items():
+        seen[name]["www_data_reads"] = {path: each.run(f"runuser -u www-data -- cat {path} > /dev/null").rc == 0 for path in (
+            "/etc/stagecraft/django-prod/env", f"{DJANGO}/shared/data/db.sqlite3")}
+        seen[name]["listing"] = fetch(each, "/media/uploads/")["status"]
+    return seen, redeployed, after_redeploy, rolled_back, after_rollback
+
+
+def test_an_upload_through_nginx_is_served_by_nginx(inventory_name, media_uploads):
+    seen = media_uploads[0][inventory_name]
+    assert seen["upload"].get("url", "").startswith("/media/uploads/photo"), seen["upload"]
+    fetched = seen["fetched"]
+    assert fetched["status"] == 200, fetched
+    assert base64.b64decode(fetched["body"]) == UPLOADED
+    assert fetched["headers"]["x-content-type-options"] == "nosniff"
+    assert seen["listing"] in (403, 404)
+
+
+def test_uploads_survive_a_redeploy_and_a_rollback_of_the_app(inventory_name, media_uploads):
+    seen, redeployed, after_redeploy, rolled_back, after_rollback = media_uploads
+    before = seen[inventory_name]["fetched"]["body"]
+    assert redeployed[1][inventory_name]["failed"] == 0, redeployed[0][-3000:]
+    assert rolled_back[1][inventory_name]["failed"] == 0, rolled_back[0][-3000:]
+    assert redeployed[2][inventory_name] != rolled_back[2][inventory_name]
+    assert (after_redeploy[inventory_name]["status"], after_redeploy[inventory_name]["body"]) == (200, before)
+    assert (after_rollback[inventory_name]["status"], after_rollback[inventory_name]["body"]) == (200, before)
+
+
+def test_an_uploaded_page_is_not_served_as_a_page_of_the_site(inventory_name, media_uploads):
+    page = media_uploads[0][inventory_name]["page_fetched"]
+    assert page["status"] == 200, page
+    headers = page["headers"]
+    assert headers.get("content-disposition", "").startswith("attachment"), headers
+    assert "sandbox" in headers.get("content-security-policy", ""), headers
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_nginx_cannot_read_the_apps_secrets_or_database(inventory_name, media_uploads):
+    assert media_uploads[0][inventory_name]["www_data_reads"] == {"/etc/stagecraft/django-prod/env": False, f"{DJANGO}/shared/data/db.sqlite3": False}

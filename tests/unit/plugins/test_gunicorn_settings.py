@@ -33,7 +33,8 @@ def settings(**changes):
         "gunicorn_app_name": "shop", "gunicorn_app_env": "prod", "gunicorn_app_module": "app:app", "gunicorn_worker_class": "sync",
         "gunicorn_workers": None, "gunicorn_threads": 1, "gunicorn_listen": "tcp", "gunicorn_port": 8000, "gunicorn_root": "/srv",
         "gunicorn_venv": "", "gunicorn_socket_path": "", "gunicorn_socket_activation": True, "gunicorn_env_vars": {}, "gunicorn_secrets": {},
-        "gunicorn_restart_sec": 2, "gunicorn_restart_max_delay_sec": 30, "removed_settings": [],
+        "gunicorn_restart_sec": 2, "gunicorn_restart_max_delay_sec": 30, "gunicorn_media": False, "gunicorn_media_group": "www-data",
+        "removed_settings": [],
     }
     values.update(changes)
     instance = "{0}-{1}".format(values["gunicorn_app_name"], values["gunicorn_app_env"])
@@ -58,6 +59,9 @@ FROM_A_FILE = ("; a value read from a file keeps the file's last line break: enc
     # Without socket activation gunicorn binds the socket itself, inside its RuntimeDirectory.
     {"gunicorn_listen": "unix", "gunicorn_socket_activation": "no", "_gunicorn_socket_path": "/run/shop-prod/gunicorn.sock"},
     {"gunicorn_restart_sec": "5", "gunicorn_restart_max_delay_sec": "5", "gunicorn_app_name": "a" * 27},
+    {"gunicorn_media": "yes"},
+    # Unused without a media directory.
+    {"gunicorn_media_group": "shop-prod"},
 ])
 def test_settings_the_role_takes_have_no_problem(changes):
     assert problems(settings(**changes)) == []
@@ -96,6 +100,11 @@ def test_settings_the_role_takes_have_no_problem(changes):
         "gunicorn_env_vars/gunicorn_secrets: not valid variable names: A-B, 1X, my secret"]),
     ({"gunicorn_env_vars": {"A": "a\nb", "B": "ok", "C": ["x\ny"]}, "gunicorn_secrets": {"S": SECRET + "\r", "T": "fine"}}, [
         "gunicorn_env_vars/gunicorn_secrets: a value contains a line break, which an environment file cannot hold (A, S)" + FROM_A_FILE]),
+    # nginx in the app's own group would read its environment file (the secrets).
+    ({"gunicorn_media": True, "gunicorn_media_group": "shop-prod"}, [
+        'gunicorn_media_group "shop-prod" must be the group nginx runs as (www-data), not the app\'s own group nor root\'s']),
+    ({"gunicorn_media": True, "gunicorn_media_group": "root"}, [
+        'gunicorn_media_group "root" must be the group nginx runs as (www-data), not the app\'s own group nor root\'s']),
 ])
 def test_each_problem_names_the_variable(changes, expected):
     assert problems(settings(**changes)) == expected

@@ -114,6 +114,31 @@ def test_paths_are_checked(path, kind, message):
     assert len(problems) == 1 and message in problems[0], problems
 
 
+def test_a_media_location_serves_the_apps_media_directory_confined_from_its_base():
+    served = {"root": "/srv/shop/prod/media/", "confine": "/srv/shop/prod"}
+    assert location_dir(BASE, "", "media") == served
+    assert location_dir(BASE, "../../etc", "media") == served
+    assert DirFilter().filters()["nginx_location_dir"]("", BASE + "/", "media") == served
+    assert location_problems([{"path": "/media/", "type": "media"}], BASE) == []
+
+
+@pytest.mark.parametrize("location, resolved, message", [
+    # The alias trap, as for static locations.
+    ({"path": "/media", "type": "media"}, {}, 'nginx_locations[0].path "/media" must end with "/" for a media location'),
+    ({"path": "/media/", "type": "media", "dir": "/srv/shop/prod/shared"}, {},
+     "nginx_locations[0].dir is not used by a media location: it serves /srv/shop/prod/media"),
+    ({"path": "/media/", "type": "media"}, {"/srv/shop/prod": "/srv/shop/prod", "/srv/shop/prod/media": "/srv/shop/prod/shared"},
+     "nginx_locations[0] serves /srv/shop/prod/media, which leads elsewhere through a symlink: on the host it is /srv/shop/prod/shared"),
+])
+def test_media_locations_are_checked(location, resolved, message):
+    assert location_problems([location], BASE, resolved) == [message]
+
+
+def test_a_media_directory_below_a_linked_root_passes():
+    resolved = {"/srv/shop/prod": "/data/shop/prod", "/srv/shop/prod/media": "/data/shop/prod/media"}
+    assert location_problems([{"path": "/media/", "type": "media"}], BASE, resolved) == []
+
+
 def test_proxy_paths_need_no_slash_and_no_dir():
     assert location_problems([{"path": "/api/login", "type": "proxy"}, {"path": "/"}], BASE) == []
 

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils import _build, _gunicorn_version
 from ansible_collections.stagecraft.webapp.plugins.module_utils._build import (
     VENV_MARKER, Builder, dependency_files, dependency_hash, link_target, pyproject_dependencies, unused_venvs,
 )
@@ -154,3 +155,26 @@ def test_npm_build_needs_a_lockfile(tmp_path):
     path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON})
     with pytest.raises(DeployError, match="needs frontend/package-lock.json"):
         builder.plan(str(path))
+
+
+def test_a_venv_without_gunicorn_fails_the_build(tmp_path, builder, monkeypatch):
+    monkeypatch.setattr(_build, "installed_version", _gunicorn_version.installed_version)
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
+    with pytest.raises(DeployError, match="the release's virtual environment has no gunicorn, which serves it: list gunicorn>=21.0"):
+        builder.build(str(path), builder.plan(str(path)))
+    assert read_marker(str(path))["state"] == "failed"
+
+
+def test_a_reused_venv_with_a_gunicorn_too_old_fails_the_build_naming_both_versions(tmp_path, builder, monkeypatch):
+    first = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
+    plan = builder.plan(str(first))
+    builder.build(str(first), plan)
+    info = os.path.join(plan.venv_path, "lib", "python3", "site-packages", "gunicorn-20.1.0.dist-info")
+    os.makedirs(info)
+    with open(os.path.join(info, "METADATA"), "w") as handle:
+        handle.write("Metadata-Version: 2.1\nName: gunicorn\nVersion: 20.1.0\n")
+    monkeypatch.setattr(_build, "installed_version", _gunicorn_version.installed_version)
+    second = release(tmp_path, "20261122T191000Z-bbbbbbb", {"requirements.txt": ""})
+    with pytest.raises(DeployError, match="has gunicorn 20.1.0; the collection needs gunicorn 21.0 or later"):
+        builder.build(str(second), builder.plan(str(second)))
+    assert read_marker(str(second))["state"] == "failed"

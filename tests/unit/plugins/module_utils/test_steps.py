@@ -56,7 +56,7 @@ def params(origin, base, service_record):
     """The deploy module's parameters as AnsibleModule hands them over: every default, then ours."""
     values = {**defaults(RELEASE_SPEC), **defaults(APP_SPEC), **defaults(BUILD_SPEC), **defaults(HEALTH_SPEC)}
     values.update(path=str(base), repo=str(origin.path), version="main", timestamp=TIME, holder_id=TIME + "-1", phase="all", release_id="",
-                  ref="", keep=5, who="alice", job_id=None, built_changed=False, python="python3", service_record=str(service_record))
+                  ref="", keep=5, who="alice", job_id=None, built_changed=False, allow_rolled_back=False, python="python3", service_record=str(service_record))
     # The origin's requirements.txt pins flask: an empty one builds a real environment without the network.
     values["requirements"] = ["empty-requirements.txt"]
     return values

@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils import _build, _gunicorn_version
 from ansible_collections.stagecraft.webapp.plugins.module_utils._build import (
     VENV_MARKER, Builder, dependency_files, dependency_hash, link_target, pyproject_dependencies, unused_venvs,
 )
@@ -27,9 +26,9 @@ def release(base, name, files):
 
 
 @pytest.fixture
-def builder(tmp_path):
-    # An empty requirements file: a real venv and a real pip run, without the network.
-    return Builder(str(tmp_path), Hooks(), python="python3")
+def builder(tmp_path, pip_gunicorn):
+    # An empty requirements file and a local gunicorn wheel: a real venv and a real pip run, without the network.
+    return Builder(str(tmp_path), Hooks(), python="python3", pip_args=pip_gunicorn())
 
 
 def test_hash_follows_includes_and_changes_with_content(tmp_path):
@@ -95,11 +94,11 @@ def test_failed_pip_names_the_step_and_marks_the_release_failed(tmp_path, builde
     assert read_marker(str(path))["state"] == "failed"
 
 
-def test_hooks_run_in_the_release_with_the_venv_and_env_file(tmp_path):
+def test_hooks_run_in_the_release_with_the_venv_and_env_file(tmp_path, pip_gunicorn):
     env_file = tmp_path / "env"
     env_file.write_text('# app settings\nGREETING="say \\"hi\\" for \\$5"\nPLAIN=value\n')
     hooks = Hooks(env_file=str(env_file), hooks={"after_build": ['echo "$GREETING|$PLAIN|$VIRTUAL_ENV|$(pwd)" > hook.out']})
-    builder = Builder(str(tmp_path), hooks, python="python3")
+    builder = Builder(str(tmp_path), hooks, python="python3", pip_args=pip_gunicorn())
     path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
     plan = builder.plan(str(path))
     builder.build(str(path), plan)
@@ -136,8 +135,8 @@ PACKAGE_LOCK = json.dumps({"name": "frontend", "version": "1.0.0", "lockfileVers
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
-def test_npm_build_runs_for_a_new_release_or_a_changed_lockfile(tmp_path):
-    builder = Builder(str(tmp_path), Hooks(), python="python3", npm_dir="frontend")
+def test_npm_build_runs_for_a_new_release_or_a_changed_lockfile(tmp_path, pip_gunicorn):
+    builder = Builder(str(tmp_path), Hooks(), python="python3", npm_dir="frontend", pip_args=pip_gunicorn())
     path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON,
                                                           "frontend/package-lock.json": PACKAGE_LOCK})
     plan = builder.plan(str(path))
@@ -157,24 +156,20 @@ def test_npm_build_needs_a_lockfile(tmp_path):
         builder.plan(str(path))
 
 
-def test_a_venv_without_gunicorn_fails_the_build(tmp_path, builder, monkeypatch):
-    monkeypatch.setattr(_build, "installed_version", _gunicorn_version.installed_version)
+def test_a_venv_without_gunicorn_fails_the_build(tmp_path):
+    builder = Builder(str(tmp_path), Hooks(), python="python3")
     path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
     with pytest.raises(DeployError, match="the release's virtual environment has no gunicorn, which serves it: list gunicorn>=21.0"):
         builder.build(str(path), builder.plan(str(path)))
     assert read_marker(str(path))["state"] == "failed"
 
 
-def test_a_reused_venv_with_a_gunicorn_too_old_fails_the_build_naming_both_versions(tmp_path, builder, monkeypatch):
-    first = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
-    plan = builder.plan(str(first))
-    builder.build(str(first), plan)
-    info = os.path.join(plan.venv_path, "lib", "python3", "site-packages", "gunicorn-20.1.0.dist-info")
-    os.makedirs(info)
-    with open(os.path.join(info, "METADATA"), "w") as handle:
-        handle.write("Metadata-Version: 2.1\nName: gunicorn\nVersion: 20.1.0\n")
-    monkeypatch.setattr(_build, "installed_version", _gunicorn_version.installed_version)
-    second = release(tmp_path, "20261122T191000Z-bbbbbbb", {"requirements.txt": ""})
-    with pytest.raises(DeployError, match="has gunicorn 20.1.0; the collection needs gunicorn 21.0 or later"):
-        builder.build(str(second), builder.plan(str(second)))
-    assert read_marker(str(second))["state"] == "failed"
+def test_a_gunicorn_too_old_fails_the_build_and_again_in_a_release_that_reuses_its_venv(tmp_path, pip_gunicorn):
+    builder = Builder(str(tmp_path), Hooks(), python="python3", pip_args=pip_gunicorn("20.1.0"))
+    for name in ("20261122T190000Z-aaaaaaa", "20261122T191000Z-bbbbbbb"):
+        path = release(tmp_path, name, {"requirements.txt": ""})
+        plan = builder.plan(str(path))
+        with pytest.raises(DeployError, match="has gunicorn 20.1.0; the collection needs gunicorn 21.0 or later: pin gunicorn>=21.0"):
+            builder.build(str(path), plan)
+        assert read_marker(str(path))["state"] == "failed"
+    assert plan.build_venv is False

@@ -11,7 +11,7 @@ The service and the deploy's candidate run `<release>/.venv/bin/gunicorn` with t
 settings. Settings newer than an app's gunicorn sit in the config file, which gunicorn reads
 ignoring names it does not know; the command lines name only options every supported version has.
 gunicorn 20 and older import pkg_resources, which the venvs of Python 3.12 and later lack (Debian 13),
-so 21.0 is the oldest the collection supports (and tests: 21.2, 22, 23 and current).
+so 21.0 is the oldest the collection supports (the deploy scenario deploys 21.2, 23.0 and current).
 """
 
 from __future__ import annotations

@@ -74,33 +74,11 @@ serving_error:
   type: str
 rolled_back:
   description:
-    - The commits rollbacks took out of service (C(rolled-back.json)), newest first; a deploy refuses to put one back unless
-      told to (the deploy role's C(deploy_allow_rolled_back)).
+    - The commits rollbacks took out of service, newest first, which a deploy refuses to put back unless told to; each as
+      M(stagecraft.webapp.app_status) describes it (RV(stagecraft.webapp.app_status#module:rolled_back)).
   returned: always
   type: list
   elements: dict
-  contains:
-    commit:
-      description: The commit.
-      type: str
-    release_id:
-      description: The release that served it.
-      type: str
-    rolled_back:
-      description: When (UTC, ISO 8601).
-      type: str
-    by:
-      description: Who rolled back (or whose deploy, for an automatic rollback).
-      type: str
-    job_id:
-      description: The AWX or CI job, when known.
-      type: str
-    automatic:
-      description: Whether the rollback was the automatic one after a failed health check after the switch.
-      type: bool
-    summary:
-      description: The above in one line.
-      type: str
 lock:
   description: The holder of the deploy lock, or null when nobody holds it.
   returned: always

@@ -61,8 +61,8 @@ def deploy_state(base, records=10):
 def rolled_back_commits(base):
     """The rollback marks (commits a deploy will not put back by routine), newest first, each with a one-line `summary`."""
     marks = sorted(read_marks(base).values(), key=lambda mark: mark.get("rolled_back", ""), reverse=True)
-    return [dict(mark, summary="{0} on {1} by {2}{3}".format(mark.get("commit", "")[:12], mark.get("rolled_back"), mark.get("by"),
-                                                           " (automatic)" if mark.get("automatic") else "")) for mark in marks]
+    return [dict(mark, summary="{0} on {1} by {2}{3}".format(
+        mark.get("commit", "")[:12], mark.get("rolled_back"), mark.get("by"), " (automatic)" if mark.get("automatic") else "")) for mark in marks]
 
 
 def release_status(base):

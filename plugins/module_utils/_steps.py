@@ -432,7 +432,8 @@ class Deploy:
             self._record_failure(exc)
             self._give_lock_back()
             raise DeployError("{0} step: {1}".format(self.step, exc.message), details=dict(
-                exc.details, step=self.step, recorded=not self.call.check_mode and not exc.details.get("refused"), lock_taken_over=self.steps["lock"]["taken_over"], warnings=self.warnings))
+                exc.details, step=self.step, recorded=not self.call.check_mode and not exc.details.get("refused"),
+                lock_taken_over=self.steps["lock"]["taken_over"], warnings=self.warnings))
         except BaseException:
             self._give_lock_back()
             raise

@@ -98,8 +98,8 @@ def test_release_status_reads_current_its_commit_the_last_deploy_and_the_lock(en
 
 
 def test_an_environment_with_nothing_in_it(tmp_path):
-    assert release_status(str(tmp_path / "nothing")) == {"current": "", "current_commit": "", "rollback_target": "", "last_deploy": None, "lock": None,
-                                                              "rolled_back": []}
+    assert release_status(str(tmp_path / "nothing")) == {
+        "current": "", "current_commit": "", "rollback_target": "", "last_deploy": None, "lock": None, "rolled_back": []}
 
 
 def test_the_rollback_marks_are_listed_newest_first_each_in_one_line(env):

@@ -22,7 +22,7 @@ def test_a_mark_is_kept_on_the_host_readable_by_root_and_the_group_only(tmp_path
     assert marks == {BAD: {"commit": BAD, "release_id": "20261206T055900Z-bbbbbbb", "rolled_back": "2026-12-06T06:00:00Z", "by": "alice",
                            "job_id": "42", "automatic": False}}
     assert os.stat(tmp_path / "rolled-back.json").st_mode & 0o777 == 0o640
-    assert [name for name in os.listdir(tmp_path)] == ["rolled-back.json"]
+    assert os.listdir(tmp_path) == ["rolled-back.json"]
 
 
 def test_marks_add_up_and_one_is_removed_alone(tmp_path):

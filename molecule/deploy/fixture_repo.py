@@ -26,11 +26,10 @@ BRANCHES = {
     "unhealthy-where-marked": ("code", [
         ("app.py", HEALTHZ, 'return (jsonify(status="broken"), 500) if os.path.exists("/etc/molecule-unhealthy") else ' + HEALTHZ[len("return "):]),
     ]),
-    # Healthy as the deploy's candidate only (gunicorn's argv names --no-control-socket there):
+    # Healthy as the deploy's candidate only (its unit sets STAGECRAFT_CANDIDATE=1):
     # stands in for a release that works alone and fails under the real service.
     "unhealthy-in-service": ("deps", [
-        ("app.py", "import os\n", "import os\nimport sys\n"),
-        ("app.py", HEALTHZ, 'return (jsonify(status="ok"), 200) if "--no-control-socket" in sys.argv else (jsonify(status="broken"), 500)'),
+        ("app.py", HEALTHZ, 'return (jsonify(status="ok"), 200) if os.environ.get("STAGECRAFT_CANDIDATE") == "1" else (jsonify(status="broken"), 500)'),
     ]),
     # As Django's SECURE_SSL_REDIRECT behind nginx: 301 to https unless the proxy says the request came over https.
     "secure-redirect": ("deps", [
@@ -44,6 +43,9 @@ BRANCHES = {
     # The example's Vite frontend (deploy_npm_dir) in two releases with the same package-lock.json.
     "frontend": ("deps", [("app.py", '__version__ = "1.1.0"', '__version__ = "1.2.0"')]),
     "frontend-again": ("frontend", [("frontend/src/main.js", ": Flask example ${", ": Flask example (again) ${")]),
+    # Apps pin older gunicorns: the oldest supported, the last without the control socket, and one too old.
+    **{f"gunicorn-{version}": ("deps", [("requirements.txt", "gunicorn==27.0.1\n", f"gunicorn=={version}\n")])
+       for version in ("21.2.0", "23.0.0", "20.1.0")},
 }
 
 

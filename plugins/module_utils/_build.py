@@ -25,6 +25,7 @@ import os
 import shutil
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._gunicorn_version import gunicorn_problem, installed_version
 from ansible_collections.stagecraft.webapp.plugins.module_utils._node import node_problems, node_requirements
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker, set_state, write_marker
 
@@ -207,6 +208,7 @@ class Builder:
                 self._build_venv(release_path, plan)
             if plan.link_venv:
                 self._link_venv(release_path, plan.venv_hash)
+            self._check_gunicorn(plan.venv_path)
             if plan.build_npm:
                 self._build_npm(release_path, plan)
             self.hooks.run("after_build", release_path, plan.venv_path)
@@ -235,6 +237,14 @@ class Builder:
         record = {"hash": plan.venv_hash, "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "requirements": self.requirements, "python": self.python}
         self.hooks.write_file(os.path.join(plan.venv_path, VENV_MARKER), json.dumps(record, sort_keys=True, indent=1) + "\n")
+
+    @staticmethod
+    def _check_gunicorn(venv_path):
+        """The service and its candidate run the venv's gunicorn with the gunicorn role's settings: one the collection supports."""
+        version = installed_version(venv_path)
+        problem = gunicorn_problem(version)
+        if problem:
+            raise DeployError(problem, details={"venv": venv_path, "gunicorn": version})
 
     def _requirement_args(self, release_path, venv_path):
         """pip's arguments for the listed files; a pyproject.toml's dependencies go through a file in the venv."""

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command, systemctl_show
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import read_lock
+from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import read_marks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
@@ -53,7 +54,15 @@ def deploy_state(base, records=10):
     except DeployError:
         target = ""
     return {"current": current_id or "", "rollback_target": target, "releases": [release.as_dict() for release in releases],
-            "lock": read_lock(os.path.join(base, "deploy.lock")), "deploys": read_last(os.path.join(base, "deploys.jsonl"), records)}
+            "lock": read_lock(os.path.join(base, "deploy.lock")), "deploys": read_last(os.path.join(base, "deploys.jsonl"), records),
+            "rolled_back": rolled_back_commits(base)}
+
+
+def rolled_back_commits(base):
+    """The rollback marks (commits a deploy will not put back by routine), newest first, each with a one-line `summary`."""
+    marks = sorted(read_marks(base).values(), key=lambda mark: mark.get("rolled_back", ""), reverse=True)
+    return [dict(mark, summary="{0} on {1} by {2}{3}".format(
+        mark.get("commit", "")[:12], mark.get("rolled_back"), mark.get("by"), " (automatic)" if mark.get("automatic") else "")) for mark in marks]
 
 
 def release_status(base):
@@ -67,6 +76,7 @@ def release_status(base):
         "rollback_target": state["rollback_target"],
         "last_deploy": None if last is None else dict((field, last.get(field)) for field in FIELDS),
         "lock": state["lock"],
+        "rolled_back": state["rolled_back"],
     }
 
 

@@ -31,6 +31,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import
     MIN_SECRET_LENGTH, Runner, hidden_forms, module_run_command, redacting, url_password)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError, run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import HOOK_OPTIONS, Hooks, read_secrets
+from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import add_mark, make_mark, read_marks, remove_mark, rolled_back_problem
 from ansible_collections.stagecraft.webapp.plugins.module_utils._once import OnceHooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry, read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
@@ -230,6 +231,14 @@ def _check_mode_answer(mirror, version):
     return mirror.resolve_remote(version), True
 
 
+def _refuse_rolled_back(params, commit, serving_commit):
+    """The deploy's rule (internal parameter `refuse_rolled_back`): a commit a rollback took out is not put back by routine."""
+    if params.get("refuse_rolled_back"):
+        problem = rolled_back_problem(read_marks(params["path"]), commit, serving_commit)
+        if problem:
+            raise DeployError(problem, details={"commit": commit, "refused": True})
+
+
 def release(call):
     """Fetch what is new into the host's mirror and make (or reuse) the release of the commit the version names."""
     params = call.params
@@ -250,6 +259,7 @@ def release(call):
         commit, fetched = _check_mode_answer(mirror, params["version"])
         if commit is None and not fetched:
             raise DeployError("ref {0!r} is not a branch, tag or commit of {1}".format(params["version"], params["repo"]))
+        _refuse_rolled_back(params, commit, previous_commit)
         existing = find_release(releases_dir, commit) if commit else None
         new_id = make_release_id(commit, params["timestamp"]) if commit and not existing else (existing or "")
         result.update(release_id=new_id, release_path=os.path.join(releases_dir, new_id) if new_id else "", commit=commit or "",
@@ -257,6 +267,7 @@ def release(call):
     else:
         fetched = mirror.fetch() if mirror.needs_fetch(params["version"]) else False
         resolved = mirror.resolve(params["version"])
+        _refuse_rolled_back(params, resolved.commit, previous_commit)
         new_id = make_release_id(resolved.commit, params["timestamp"])
 
         def prepare(staging):
@@ -448,7 +459,8 @@ class Deploy:
             self._record_failure(exc)
             self._give_lock_back()
             raise DeployError("{0} step: {1}".format(self.step, exc.message), details=dict(
-                exc.details, step=self.step, recorded=not self.call.check_mode, lock_taken_over=self.steps["lock"]["taken_over"], warnings=self.warnings))
+                exc.details, step=self.step, recorded=not self.call.check_mode and not exc.details.get("refused"),
+                lock_taken_over=self.steps["lock"]["taken_over"], warnings=self.warnings))
         except BaseException:
             self._give_lock_back()
             raise
@@ -494,7 +506,7 @@ class Deploy:
         if phase == "activate" and not (release_id or params["rollback"]):
             raise DeployError("phase activate needs the release_id the build phase returned")
         if phase != "activate" and not params["rollback"]:
-            made = self.run_step("release", release)
+            made = self.run_step("release", release, refuse_rolled_back=not params["allow_rolled_back"])
             release_id = made["release_id"]
             if not self.call.check_mode:
                 # What an interrupted run was deploying, for the record the next run writes.
@@ -503,6 +515,7 @@ class Deploy:
         if phase == "build":
             return self._result()
         active = self.run_step("activate", activate, release_id=release_id)
+        self._note_rollback_marks(active)
         self.run_step("prune", prune_releases, protect=[active["release_id"]] if active["release_id"] else [])
         # Only a run that changed something is a deploy worth a line; restarting the release that serves is not a deploy.
         changed = [self.steps[name]["changed"] for name in ("release", "build") if name in self.steps] + [active["changed"] and not active["repaired"]]
@@ -510,6 +523,20 @@ class Deploy:
             self.run_step("record", record, **self._entry("rolled_back" if params["rollback"] else "success", active.get("commit", ""),
                                                           active["release_id"]))
         return self._result()
+
+    def _note_rollback_marks(self, active):
+        """A rollback marks the commit it took out of service; a commit put back on purpose loses its mark."""
+        if self.call.check_mode or not active["changed"] or active["repaired"]:
+            return
+        if self.params["rollback"]:
+            self._mark(self.previous_commit, self.previous_id, automatic=False)
+        elif self.params["allow_rolled_back"]:
+            remove_mark(self.params["path"], active["commit"])
+
+    def _mark(self, commit, release_id, automatic):
+        if commit:
+            add_mark(self.params["path"], make_mark(commit, release_id, datetime.datetime.now(datetime.timezone.utc), self.params["who"],
+                                                    self.params.get("job_id"), automatic))
 
     def _ref(self):
         return "rollback" if self.params["rollback"] else self.params["ref"] or self.params["version"]
@@ -519,12 +546,15 @@ class Deploy:
                 "release_id": release_id, "started": self.params["timestamp"], "outcome": outcome}
 
     def _record_failure(self, exc):
-        if self.call.check_mode:
-            return
+        if self.call.check_mode or exc.details.get("refused"):
+            return  # a refused deploy changed nothing: no line
         made = self.steps.get("release", {})
         release_id = made.get("release_id") or self.params["release_id"]
         commit = made.get("commit") or commit_of(self.params["path"], release_id)
         outcome = "rolled_back" if exc.details.get("rolled_back") else "failed"
+        if exc.details.get("rolled_back") and not self.params["rollback"]:
+            # It failed under real traffic after the switch: a routine redeploy would fail users again the same way.
+            self._mark(commit, release_id, automatic=True)
         record(Call(dict(self.params, **self._entry(outcome, commit, release_id)), False, self.call.run_command))
 
     def _give_lock_back(self):

@@ -109,6 +109,35 @@ serving_error:
     - Reading the working directory of the app user's process needs root with C(CAP_SYS_PTRACE), which root on a host has.
   returned: always
   type: str
+rolled_back:
+  description:
+    - The commits rollbacks took out of service (C(rolled-back.json)), newest first; a deploy refuses to put one back unless
+      told to (the deploy role's C(deploy_allow_rolled_back)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    commit:
+      description: The commit.
+      type: str
+    release_id:
+      description: The release that served it.
+      type: str
+    rolled_back:
+      description: When (UTC, ISO 8601).
+      type: str
+    by:
+      description: Who rolled back (or whose deploy, for an automatic rollback).
+      type: str
+    job_id:
+      description: The AWX or CI job, when known.
+      type: str
+    automatic:
+      description: Whether the rollback was the automatic one after a failed health check after the switch.
+      type: bool
+    summary:
+      description: The above in one line.
+      type: str
 last_deploy:
   description: The last entry of C(deploys.jsonl), or null when nothing was recorded.
   returned: always

@@ -64,9 +64,17 @@ options:
     type: int
     default: 5
   who:
-    description: Who deploys, written in the lock and the record.
+    description: Who deploys, written in the lock, the record and a rollback's mark.
     type: str
     default: unknown
+  allow_rolled_back:
+    description:
+      - A rollback (asked for with O(rollback), or automatic after the service failed its health check after the switch)
+        marks the commit it took out of service in C(<path>/rolled-back.json), with when and by whom.
+      - A deploy that would put a marked commit back fails before anything changes, unless this is true; such a deploy
+        removes the mark. The commit that serves already is never refused.
+    type: bool
+    default: false
   job_id:
     description: The AWX / Automation Controller job id, if any.
     type: str
@@ -189,6 +197,7 @@ def main():
             job_id=dict(type="str"),
             holder_id=dict(type="str", required=True),
             built_changed=dict(type="bool", default=False),
+            allow_rolled_back=dict(type="bool", default=False),
             **dict(RELEASE_SPEC, **APP_SPEC, **ONCE_SPEC, **BUILD_SPEC, **HEALTH_SPEC)
         ),
         supports_check_mode=True,

@@ -72,6 +72,13 @@ serving_error:
   description: Why RV(serving) is unknown although the service runs (its working directory could not be read); null otherwise.
   returned: always
   type: str
+rolled_back:
+  description:
+    - The commits rollbacks took out of service, newest first, which a deploy refuses to put back unless told to; each as
+      M(stagecraft.webapp.app_status) describes it (RV(stagecraft.webapp.app_status#module:rolled_back)).
+  returned: always
+  type: list
+  elements: dict
 lock:
   description: The holder of the deploy lock, or null when nobody holds it.
   returned: always

@@ -333,7 +333,8 @@ def held_lock(all_hosts, rollback):
         each.run(f"printf '%s\\n' {shlex.quote(foreign)} > {BASE}/deploy.lock")
     refused = phase(all_hosts, deploy_version="deps")
     # As the docs say it, on the command line: the value is the string "true".
-    broken = phase(all_hosts, "-e", "deploy_lock_break=true", deploy_version="deps")
+    # The rollback just before marked deps' commit: putting it back is asked for on purpose.
+    broken = phase(all_hosts, "-e", "deploy_lock_break=true", "-e", "deploy_allow_rolled_back=true", deploy_version="deps")
     return refused, broken
 
 
@@ -934,3 +935,95 @@ def test_an_uploaded_page_is_not_served_as_a_page_of_the_site(inventory_name, me
 
 def test_nginx_cannot_read_the_apps_secrets_or_database(inventory_name, media_uploads):
     assert media_uploads[0][inventory_name]["www_data_reads"] == {"/etc/stagecraft/django-prod/env": False, f"{DJANGO}/shared/data/db.sqlite3": False}
+
+
+# The gunicorns apps pin: the oldest supported and the last before the control socket under traffic
+# (22 sits between them: its flags are 21's, tests/unit covers the reading), then one too old.
+SUPPORTED_GUNICORNS = ("21.2.0", "23.0.0")
+MARKS = f"{BASE}/rolled-back.json"
+
+
+def gunicorn_serving(host) -> str:
+    return host.run(f"{BASE}/current/.venv/bin/gunicorn --version").stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def gunicorn_versions(all_hosts, media_uploads):
+    """One per-push deploy under traffic per supported gunicorn (each a new venv), then gunicorn 20.1."""
+    private = private_repository("ssh_host_ed25519_key.pub")
+    supported = {}
+    for version in SUPPORTED_GUNICORNS:
+        deployed = under_traffic(all_hosts, **(private | {"deploy_version": f"gunicorn-{version}"}))
+        supported[version] = deployed, {name: gunicorn_serving(each) for name, each in all_hosts.items()}
+    too_old = phase(all_hosts, **(private | {"deploy_version": "gunicorn-20.1.0"}))
+    return supported, too_old
+
+
+@pytest.mark.parametrize("version", SUPPORTED_GUNICORNS)
+def test_an_app_pinning_an_older_supported_gunicorn_deploys_under_traffic(inventory_name, gunicorn_versions, commits, version):
+    deployed, versions = gunicorn_versions[0][version]
+    recap, seen = deployed.of(inventory_name)
+    assert recap["failed"] == 0, deployed.output[-3000:]
+    assert deployed.loops[inventory_name]["failed"] == 0, (deployed.loops[inventory_name], seen["journal"])
+    assert seen["serving"].get("commit") == commits[f"gunicorn-{version}"]
+    assert versions[inventory_name] == f"gunicorn (version {version})"
+    assert seen["candidates"] == ""
+
+
+def test_a_gunicorn_older_than_supported_is_refused_before_the_switch(inventory_name, gunicorn_versions, commits):
+    too_old = gunicorn_versions[1]
+    recap, seen = too_old.of(inventory_name)
+    assert recap["failed"] == 1
+    assert "the release's virtual environment has gunicorn 20.1.0; the collection needs gunicorn 21.0 or later" in too_old.output, too_old.output[-3000:]
+    assert seen["serving"].get("commit") == commits["gunicorn-23.0.0"]
+    assert states_of(seen, commits["gunicorn-20.1.0"]) == ["failed"]
+    assert seen["candidates"] == ""
+
+
+@pytest.fixture(scope="session")
+def rolled_back_and_redeployed(all_hosts, gunicorn_versions):
+    """A rollback (from gunicorn 23's commit to 21's), the status view, then the routine deploy of that branch again, then on purpose."""
+    private = private_repository("ssh_host_ed25519_key.pub")
+    rolled = phase(all_hosts, **(private | {"deploy_rollback": True}))
+    status, recap = run_playbook("../../playbooks/status.yml")
+    assert recap and not any(counts["failed"] for counts in recap.values()), output_tail(status)
+    marks = {name: json.loads(each.file(MARKS).content_string) for name, each in all_hosts.items()}
+    again = phase(all_hosts, **(private | {"deploy_version": "gunicorn-23.0.0"}))
+    on_purpose = phase(all_hosts, "-e", "deploy_allow_rolled_back=true", **(private | {"deploy_version": "gunicorn-23.0.0"}))
+    marks_after = {name: json.loads(each.file(MARKS).content_string) for name, each in all_hosts.items()}
+    return rolled, status.stdout, marks, again, on_purpose, marks_after
+
+
+def test_a_rollback_marks_the_commit_it_left_with_when_and_by_whom(inventory_name, rolled_back_and_redeployed, commits):
+    rolled, status, marks = rolled_back_and_redeployed[:3]
+    recap, seen = rolled.of(inventory_name)
+    assert recap["failed"] == 0, rolled.output[-3000:]
+    assert seen["serving"].get("commit") == commits["gunicorn-21.2.0"]
+    bad = commits["gunicorn-23.0.0"]
+    mark = marks[inventory_name][bad]
+    assert (mark["by"], mark["automatic"]) == (pwd.getpwuid(os.getuid()).pw_name, False)
+    assert seen["record"][-1]["outcome"] == "rolled_back" and mark["rolled_back"] >= seen["record"][-1]["started"]
+    # The post-switch failure's automatic rollback, long before, marked its commit too.
+    assert marks[inventory_name][commits["unhealthy-in-service"]]["automatic"] is True
+    assert f"rolled back: {bad[:12]}" in " ".join(status.split()), status[-3000:]
+
+
+def test_the_routine_deploy_of_a_rolled_back_commit_is_refused_and_changes_nothing(inventory_name, rolled_back_and_redeployed, commits):
+    rolled, again = rolled_back_and_redeployed[0], rolled_back_and_redeployed[3]
+    recap, seen = again.of(inventory_name)
+    before = rolled.seen[inventory_name]
+    assert recap["failed"] == 1
+    said = " ".join(again.output.split())
+    assert f"commit {commits['gunicorn-23.0.0'][:12]} was rolled back on " in said, said[-3000:]
+    assert "Deploy a newer commit, or put this one back on purpose with -e deploy_allow_rolled_back=true" in said
+    for key in ("serving", "current", "releases", "record", "venvs", "locked", "candidates"):
+        assert seen[key] == before[key], key
+
+
+def test_a_rolled_back_commit_is_put_back_on_purpose_and_loses_its_mark(inventory_name, rolled_back_and_redeployed, commits):
+    on_purpose, marks_after = rolled_back_and_redeployed[4:]
+    recap, seen = on_purpose.of(inventory_name)
+    assert recap["failed"] == 0, on_purpose.output[-3000:]
+    assert seen["serving"].get("commit") == commits["gunicorn-23.0.0"]
+    assert commits["gunicorn-23.0.0"] not in marks_after[inventory_name]
+    assert commits["unhealthy-in-service"] in marks_after[inventory_name]

@@ -290,7 +290,9 @@ def run_as_awx(folder: Path, playbook: str, environment: str, job_id: int, limit
 def test_awx_deploys_prod_with_the_playbook_unchanged_and_records_its_job(stack, commits, tmp_path):
     job_id = 4242
     artifacts = run_as_awx(tmp_path, "playbooks/deploy.yml", "prod", job_id, limit="debian12",
-                           extravars={"awx_job_id": job_id, "awx_user_name": "awx-operator", "deploy_version": "code"})
+                           extravars={"awx_job_id": job_id, "awx_user_name": "awx-operator", "deploy_version": "code",
+                                      # The rollback test before took code out of service: put back on purpose.
+                                      "deploy_allow_rolled_back": True})
     stdout = re.sub(r"\x1b\[[0-9;]*m", "", (artifacts / "stdout").read_text())
     assert (artifacts / "status").read_text() == "successful", stdout[-4000:]
     assert (artifacts / "rc").read_text() == "0"

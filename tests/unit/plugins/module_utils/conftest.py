@@ -8,9 +8,12 @@ that the pinned `ansible` package already provides, so no install and no Ansible
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -92,3 +95,29 @@ class Recorder:
 @pytest.fixture
 def recorder():
     return Recorder()
+
+
+def write_metadata_wheel(folder: Path, name: str, version: str) -> None:
+    """A wheel holding only the distribution's metadata: pip installs it as it would the real one."""
+    info = f"{name}-{version}.dist-info"
+    files = {f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: stagecraft-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = [f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()},{len(text.encode())}"
+              for path, text in files.items()]
+    files[f"{info}/RECORD"] = "\n".join(record + [f"{info}/RECORD,,"]) + "\n"
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+
+
+@pytest.fixture(scope="session")
+def pip_gunicorn(tmp_path_factory):
+    """pip arguments that install gunicorn `version` (27.0.1, or 20.1.0: older than the collection supports) without the network.
+
+    The build refuses a venv without a supported gunicorn; the test venvs get one from a local wheel of its metadata
+    (nothing here runs gunicorn; the molecule scenario deploy runs the real ones).
+    """
+    folder = tmp_path_factory.mktemp("wheels")
+    for version in ("27.0.1", "20.1.0"):
+        write_metadata_wheel(folder, "gunicorn", version)
+    return lambda version="27.0.1": ["--no-index", "--find-links", str(folder), f"gunicorn=={version}"]

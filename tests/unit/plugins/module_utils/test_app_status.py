@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[4]
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import acquire
+from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import add_mark, make_mark
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, append, make_entry
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import GitMirror, create_release, release_id, set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._status import (
@@ -92,12 +93,23 @@ def env(tmp_path):
 def test_release_status_reads_current_its_commit_the_last_deploy_and_the_lock(env):
     status = release_status(str(env.path))
     assert status == {"current": env.releases[1], "current_commit": env.commits[1], "rollback_target": env.releases[0],
-                      "last_deploy": env.entries[1], "lock": env.holder}
+                      "last_deploy": env.entries[1], "lock": env.holder, "rolled_back": []}
     assert set(status["last_deploy"]) == set(FIELDS) >= {"who", "ref", "commit", "previous_commit", "started", "duration", "outcome", "job_id"}
 
 
 def test_an_environment_with_nothing_in_it(tmp_path):
-    assert release_status(str(tmp_path / "nothing")) == {"current": "", "current_commit": "", "rollback_target": "", "last_deploy": None, "lock": None}
+    assert release_status(str(tmp_path / "nothing")) == {
+        "current": "", "current_commit": "", "rollback_target": "", "last_deploy": None, "lock": None, "rolled_back": []}
+
+
+def test_the_rollback_marks_are_listed_newest_first_each_in_one_line(env):
+    add_mark(str(env.path), make_mark(env.commits[0], env.releases[0], datetime.datetime(2026, 12, 5, 9, 0, tzinfo=datetime.timezone.utc), "alice"))
+    add_mark(str(env.path), make_mark(env.commits[1], env.releases[1], datetime.datetime(2026, 12, 6, 9, 0, tzinfo=datetime.timezone.utc), "bob",
+                                      automatic=True))
+    marks = release_status(str(env.path))["rolled_back"]
+    assert [mark["summary"] for mark in marks] == [f"{env.commits[1][:12]} on 2026-12-06T09:00:00Z by bob (automatic)",
+                                                   f"{env.commits[0][:12]} on 2026-12-05T09:00:00Z by alice"]
+    assert deploy_state(str(env.path))["rolled_back"] == marks
 
 
 def test_a_record_entry_lacking_fields_reads_as_null_fields(tmp_path):
@@ -376,8 +388,8 @@ def test_a_timeout_that_is_not_one_is_refused(timeout):
 def test_app_status_puts_it_together(env, https, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
     status = app_status(str(env.path), unit="shop-prod.service", health_url=f"https://{NAME}:{https.port}/healthz", now=NOW)
-    assert sorted(status) == ["certificate", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "service", "serving",
-                              "serving_commit", "serving_error", "serving_mismatch", "warnings"]
+    assert sorted(status) == ["certificate", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "rolled_back", "service",
+                              "serving", "serving_commit", "serving_error", "serving_mismatch", "warnings"]
     assert (status["current_commit"], status["service"]["active_state"], status["health"]["status"], status["certificate"]["days_left"]) == (
         env.commits[1], "unknown", 200, 45)
 

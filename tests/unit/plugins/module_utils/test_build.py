@@ -27,9 +27,9 @@ def release(base, name, files):
 
 
 @pytest.fixture
-def builder(tmp_path):
-    # An empty requirements file: a real venv and a real pip run, without the network.
-    return Builder(str(tmp_path), Hooks(), python="python3")
+def builder(tmp_path, pip_gunicorn):
+    # An empty requirements file and a local gunicorn wheel: a real venv and a real pip run, without the network.
+    return Builder(str(tmp_path), Hooks(), python="python3", pip_args=pip_gunicorn())
 
 
 def test_hash_follows_includes_and_changes_with_content(tmp_path):
@@ -95,11 +95,11 @@ def test_failed_pip_names_the_step_and_marks_the_release_failed(tmp_path, builde
     assert read_marker(str(path))["state"] == "failed"
 
 
-def test_hooks_run_in_the_release_with_the_venv_and_env_file(tmp_path):
+def test_hooks_run_in_the_release_with_the_venv_and_env_file(tmp_path, pip_gunicorn):
     env_file = tmp_path / "env"
     env_file.write_text('# app settings\nGREETING="say \\"hi\\" for \\$5"\nPLAIN=value\n')
     hooks = Hooks(env_file=str(env_file), hooks={"after_build": ['echo "$GREETING|$PLAIN|$VIRTUAL_ENV|$(pwd)" > hook.out']})
-    builder = Builder(str(tmp_path), hooks, python="python3")
+    builder = Builder(str(tmp_path), hooks, python="python3", pip_args=pip_gunicorn())
     path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
     plan = builder.plan(str(path))
     builder.build(str(path), plan)
@@ -136,8 +136,8 @@ PACKAGE_LOCK = json.dumps({"name": "frontend", "version": "1.0.0", "lockfileVers
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
-def test_npm_build_runs_per_release_and_installs_once_per_lockfile(tmp_path):
-    builder = Builder(str(tmp_path), Hooks(), python="python3", npm_dir="frontend", npm_env={"VITE_GREETING": "hello"})
+def test_npm_build_runs_per_release_and_installs_once_per_lockfile(tmp_path, pip_gunicorn):
+    builder = Builder(str(tmp_path), Hooks(), python="python3", npm_dir="frontend", npm_env={"VITE_GREETING": "hello"}, pip_args=pip_gunicorn())
     files = {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON, "frontend/package-lock.json": PACKAGE_LOCK}
     first, second = (release(tmp_path, name, files) for name in ("20261122T190000Z-aaaaaaa", "20261122T190100Z-bbbbbbb"))
     plan = builder.plan(str(first))
@@ -191,3 +191,22 @@ def test_npm_build_needs_a_lockfile(tmp_path):
     path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": "", "frontend/package.json": PACKAGE_JSON})
     with pytest.raises(DeployError, match="needs frontend/package-lock.json"):
         builder.plan(str(path))
+
+
+def test_a_venv_without_gunicorn_fails_the_build(tmp_path):
+    builder = Builder(str(tmp_path), Hooks(), python="python3")
+    path = release(tmp_path, "20261122T190000Z-aaaaaaa", {"requirements.txt": ""})
+    with pytest.raises(DeployError, match="the release's virtual environment has no gunicorn, which serves it: list gunicorn>=21.0"):
+        builder.build(str(path), builder.plan(str(path)))
+    assert read_marker(str(path))["state"] == "failed"
+
+
+def test_a_gunicorn_too_old_fails_the_build_and_again_in_a_release_that_reuses_its_venv(tmp_path, pip_gunicorn):
+    builder = Builder(str(tmp_path), Hooks(), python="python3", pip_args=pip_gunicorn("20.1.0"))
+    for name in ("20261122T190000Z-aaaaaaa", "20261122T191000Z-bbbbbbb"):
+        path = release(tmp_path, name, {"requirements.txt": ""})
+        plan = builder.plan(str(path))
+        with pytest.raises(DeployError, match="has gunicorn 20.1.0; the collection needs gunicorn 21.0 or later: pin gunicorn>=21.0"):
+            builder.build(str(path), plan)
+        assert read_marker(str(path))["state"] == "failed"
+    assert plan.build_venv is False

@@ -6,6 +6,7 @@ proves the healthy path."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
+from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import add_mark, make_mark
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
@@ -54,13 +56,13 @@ def service_record(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def params(origin, base, service_record):
+def params(origin, base, service_record, pip_gunicorn):
     """The deploy module's parameters as AnsibleModule hands them over: every default, then ours."""
     values = {**defaults(RELEASE_SPEC), **defaults(APP_SPEC), **defaults(ONCE_SPEC), **defaults(BUILD_SPEC), **defaults(HEALTH_SPEC)}
     values.update(path=str(base), repo=str(origin.path), version="main", timestamp=TIME, holder_id=TIME + "-1", phase="all", release_id="",
-                  ref="", keep=5, who="alice", job_id=None, built_changed=False, python="python3", service_record=str(service_record))
-    # The origin's requirements.txt pins flask: an empty one builds a real environment without the network.
-    values["requirements"] = ["empty-requirements.txt"]
+                  ref="", keep=5, who="alice", job_id=None, built_changed=False, allow_rolled_back=False, python="python3", service_record=str(service_record))
+    # The origin's requirements.txt pins flask: an empty one and a local gunicorn wheel build a real environment without the network.
+    values.update(requirements=["empty-requirements.txt"], pip_args=pip_gunicorn())
     return values
 
 
@@ -123,6 +125,18 @@ def test_a_missing_ref_fails_at_the_release_step_before_anything_is_made(params,
     assert not (base / "deploy.lock").exists()
     assert not (base / "releases").exists() or os.listdir(base / "releases") == []
     assert [entry["outcome"] for entry in records(base)] == ["failed"]
+
+
+def test_a_rolled_back_commit_is_refused_at_the_release_step_unrecorded_unless_allowed(params, base, origin_without_network):
+    bad = origin_without_network.sha("main")
+    add_mark(str(base), make_mark(bad, "20261122T180000Z-" + bad[:7], datetime.datetime(2026, 11, 22, 18, 0, tzinfo=datetime.timezone.utc), "bob"))
+    for check_mode in (True, False):
+        with pytest.raises(DeployError, match=f"release step: commit {bad[:12]} was rolled back on 2026-11-22T18:00:00Z by bob; ") as refused:
+            run(params, check_mode=check_mode)
+        assert refused.value.details["recorded"] is False
+    assert not (base / "deploy.lock").exists() and not (base / "releases").exists() and records(base) == []
+    built = run(dict(params, phase="build", allow_rolled_back=True))
+    assert built["commit"] == bad and built["changed"]
 
 
 def test_check_mode_names_the_commit_and_changes_nothing(params, base, origin_without_network):

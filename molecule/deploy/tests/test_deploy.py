@@ -452,8 +452,9 @@ def test_a_per_push_deploy_that_cannot_repair_the_app_fails_loudly(inventory_nam
 
 
 # Kills the deploy module's process once its lock names the commit it deploys (after the release
-# step, before the switch); bounded to 30 s.
-KILL_THE_HOLDER = f"""for i in $(seq 600); do
+# step, before the switch); bounded to 180 s (a loaded machine is slow to get there), and ended
+# after the deploy it watches, so that it never kills the next one.
+KILL_THE_HOLDER = f""": molecule-kill-the-holder; for i in $(seq 3600); do
   if grep -q '"commit"' {BASE}/deploy.lock 2>/dev/null; then
     kill -9 "$(sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p' {BASE}/deploy.lock)"; exit; fi
   sleep 0.05
@@ -467,6 +468,8 @@ def killed_holder(all_hosts, beyond_repair):
         started = each.run(f"nohup sh -c {shlex.quote(KILL_THE_HOLDER)} > /dev/null 2>&1 &")
         assert started.rc == 0, started.stderr
     killed = phase(all_hosts, deploy_version="code")
+    for each in all_hosts.values():
+        each.run("pkill -f molecule-kill-the-holder")
     left = {name: json.loads(each.file(f"{BASE}/deploy.lock").content_string) for name, each in all_hosts.items()}
     next_run = phase(all_hosts, deploy_version="deps")
     return killed, left, next_run

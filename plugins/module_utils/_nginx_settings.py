@@ -21,6 +21,7 @@ gunicorn role's record of this instance. The private key itself is only checked 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._locations import location_problems
@@ -133,6 +134,37 @@ def _request_problems(settings):
     return problems
 
 
+def _listen_problems(settings):
+    problems = []
+    addresses = settings["nginx_listen_addresses"]
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            problems.append("nginx_listen_addresses: {0} is not an IPv4 or IPv6 address".format(quoted(address)))
+    if len(unique(addresses)) != len(addresses):
+        problems.append("nginx_listen_addresses lists an address more than once")
+    if settings["nginx_forwarded_proto"] and not addresses:
+        problems.append("nginx_forwarded_proto {0} trusts the X-Forwarded-Proto of whoever reaches nginx: set nginx_listen_addresses to the"
+                        " addresses only the proxy that sets it reaches (127.0.0.1 behind a tunnel)".format(quoted(settings["nginx_forwarded_proto"])))
+    return problems
+
+
+def listen_prefixes(address_lists):
+    """What goes before the port in nginx's `listen` for every address of `address_lists` (the
+    nginx_listen_addresses of one or more server blocks; an empty list means every address):
+    "" and "[::]:" for every address, "127.0.0.1:" or "[::1]:" for one. A default server covers
+    the union: nginx hands a connection to a specific address only to the servers that name it."""
+    every = False
+    specific = set()
+    for addresses in address_lists:
+        if not addresses:
+            every = True
+        specific.update(ipaddress.ip_address(address) for address in addresses or [])
+    ordered = sorted(specific, key=lambda address: (address.version, address))
+    return (["", "[::]:"] if every else []) + ["[{0}]:".format(address) if address.version == 6 else "{0}:".format(address) for address in ordered]
+
+
 def _upstream_problems(settings, gunicorn):
     problems = []
     upstream, servers = settings["nginx_upstream"], settings["nginx_upstream_servers"]
@@ -166,6 +198,6 @@ def settings_problems(settings, others=(), certificate=None, private_key=None, r
         problems += _acme_problems(settings)
     if settings["nginx_tls_mode"] in CERTIFICATE_MODES:
         problems += _certificate_problems(settings, certificate or {}, private_key or {})
-    problems += _request_problems(settings)
+    problems += _request_problems(settings) + _listen_problems(settings)
     problems += location_problems(settings["nginx_locations"], settings["_nginx_app_base"], resolved)
     return problems + _upstream_problems(settings, gunicorn)

@@ -11,14 +11,19 @@
 returns it as is), `service_status` asks systemd about a unit, `probe_health` sends one GET to an
 address of our choosing with the URL's name as TLS SNI and `Host` (what a browser reaching that name
 would get from nginx, even where the name does not resolve) and reads the peer certificate without
-verifying it. `app_status` puts them together. Plain functions: the tests call them without Ansible.
+verifying it. `app_status` puts them together. `connector_status` adds, behind a Cloudflare Tunnel, what the
+cloudflared role recorded for the connector: its unit's state, its /ready answer, the number of edge
+connections its /metrics counts, and its journal's last error line while it is not ready. Plain
+functions: the tests call them without Ansible.
 """
 
 from __future__ import annotations
 
 import datetime
 import http.client
+import json
 import os
+import re
 import shutil
 import ssl
 import time
@@ -38,6 +43,13 @@ UNKNOWN = "unknown"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 BODY_LIMIT = 65536
 USER_AGENT = "stagecraft-app-status"
+# Where the cloudflared role records each connector (its unit is <name>.service).
+CONNECTOR_RECORDS = "/etc/stagecraft/cloudflared"
+# cloudflared's gauge of the connections it holds to Cloudflare's edge (one per edge location, 4 by default).
+HA_CONNECTIONS = re.compile(r"^cloudflared_tunnel_ha_connections(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$", re.MULTILINE)
+# cloudflared's log lines at error level and above ("2025-08-01T00:00:00Z ERR ...").
+ERROR_LINE = re.compile(r"(^|\s)(ERR|FTL|PNC)\s")
+JOURNAL_LINES = 200
 
 
 def _utc_text(moment):
@@ -267,13 +279,67 @@ def serving_warnings(unit, state):
         unit, state["serving"], state["current"])]
 
 
-def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeout=5.0, run_command=None, which=shutil.which, now=None):
-    """Everything a status view needs: release_status(), service (None without unit), serving_state(), health and certificate (None without URL), warnings."""
+def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeout=5.0, run_command=None, which=shutil.which, now=None, connector=""):
+    """Everything a status view needs: release_status(), service (None without unit), serving_state(), health and certificate (None without URL),
+    connector (connector_status(), None without a connector's name), warnings."""
     result = release_status(base)
+    result["connector"] = connector_status(connector, timeout, run_command, which) if connector else None
     result["service"] = service_status(unit, run_command, which) if unit else None
     result["health"], result["certificate"], result["warnings"] = None, None, []
     if health_url:
         result["health"], result["certificate"], result["warnings"] = probe_health(health_url, connect_address, timeout, now)
     result.update(serving_state(base, result["current"], result["service"]))
     result["warnings"] += serving_warnings(unit, result)
+    return result
+
+
+def _get(url, timeout):
+    """(status, body) of one plain GET of an http:// URL; (0, the error) without an answer."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port or DEFAULT_PORTS["http"], timeout=timeout)
+    try:
+        connection.request("GET", parts.path or "/", headers={"User-Agent": USER_AGENT, "Connection": "close"})
+        response = connection.getresponse()
+        return response.status, response.read(BODY_LIMIT).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as exc:
+        return 0, "{0}: {1}".format(type(exc).__name__, exc)
+    finally:
+        connection.close()
+
+
+def ha_connections(metrics):
+    """The value of cloudflared_tunnel_ha_connections in a Prometheus text page, or None when it has none."""
+    match = HA_CONNECTIONS.search(metrics or "")
+    return int(float(match.group(1))) if match else None
+
+
+def last_error_line(journal):
+    """The last line of `journal` at cloudflared's error level or above, or None."""
+    errors = [line.strip() for line in (journal or "").splitlines() if ERROR_LINE.search(line)]
+    return errors[-1] if errors else None
+
+
+def connector_status(name, timeout=5.0, run_command=None, which=shutil.which, records=CONNECTOR_RECORDS):
+    """The connector `name` as the cloudflared role recorded it: its service, whether /ready answers 200,
+    the edge connections /metrics counts (None without an answer), and while not ready the last error
+    line of its journal (`last_error`). `error` says why nothing could be asked (no record)."""
+    result = {"name": name, "service": None, "ready": False, "ready_status": 0, "connections": None, "last_error": None, "error": None}
+    path = os.path.join(records, name + ".json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except (OSError, ValueError) as exc:
+        result["error"] = "cannot read the cloudflared role's record {0}: {1}".format(path, exc)
+        return result
+    unit = name + ".service"
+    result["service"] = service_status(unit, run_command, which)
+    result["ready_status"], ready_body = _get(record["ready_url"], timeout)
+    result["ready"] = result["ready_status"] == 200
+    metrics_status, metrics = _get(record["metrics_url"], timeout)
+    result["connections"] = ha_connections(metrics) if metrics_status == 200 else None
+    if not result["ready"]:
+        journalctl = which("journalctl")
+        journal = (run_command or subprocess_run_command)([journalctl, "--no-pager", "--output=cat", "--lines={0}".format(JOURNAL_LINES), "--unit", unit])[1] \
+            if journalctl else ""
+        result["last_error"] = last_error_line(journal) or (ready_body if result["ready_status"] == 0 else None)
     return result

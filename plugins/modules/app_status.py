@@ -49,6 +49,15 @@ options:
     description: Seconds to wait for the health check's connection, handshake and each read.
     type: float
     default: 5
+  connector:
+    description:
+      - The name of a cloudflared connector on the host (C(cloudflared_name) of stagecraft.webapp.cloudflared, for
+        example C(cloudflared-shop-prod)), for an app behind a Cloudflare Tunnel. Its state, C(/ready), edge
+        connections and last error are read as RV(connector); the URLs come from the role's record
+        C(/etc/stagecraft/cloudflared/<name>.json).
+      - Empty to skip; RV(connector) is then null.
+    type: str
+    default: ""
 notes:
   - A health check that gets no answer (refused, timed out, TLS failure) is not a task failure; RV(health.status) is then
     C(0) and RV(health.error) says why. Any status the server answers with is reported as is.
@@ -222,6 +231,32 @@ health:
     elapsed:
       description: Seconds from connecting to the end of the answer (or the failure).
       type: float
+connector:
+  description: The cloudflared connector of O(connector), or null without O(connector).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: O(connector).
+      type: str
+    service:
+      description: Its C(<name>.service) as RV(service) describes a unit; null without the role's record.
+      type: dict
+    ready:
+      description: Whether its metrics server's C(/ready) answers 200 (cloudflared holds at least one connection to the edge).
+      type: bool
+    ready_status:
+      description: The HTTP status of C(/ready); C(0) without an answer (the connector does not run).
+      type: int
+    connections:
+      description: The connections to Cloudflare's edge its C(/metrics) counts (C(cloudflared_tunnel_ha_connections)); null without an answer.
+      type: int
+    last_error:
+      description: While it is not ready, the last error line of its journal (or why C(/ready) gave no answer); null when ready.
+      type: str
+    error:
+      description: Why nothing could be asked (the cloudflared role's record cannot be read); null otherwise.
+      type: str
 certificate:
   description: The certificate the server presented for the URL's name, or null for an C(http) URL, without an answer, or when it cannot be read.
   returned: always
@@ -254,7 +289,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._status import a
 def run(module):
     params = module.params
     result = app_status(params["path"], unit=params["unit"], health_url=params["health_url"], connect_address=params["connect_address"],
-                        timeout=params["timeout"], run_command=module_run_command(module), which=module.get_bin_path)
+                        timeout=params["timeout"], run_command=module_run_command(module), which=module.get_bin_path, connector=params["connector"])
     for warning in result.pop("warnings"):
         module.warn(warning)
     return dict(result, changed=False)
@@ -268,6 +303,7 @@ def main():
             health_url=dict(type="str", default=""),
             connect_address=dict(type="str", default="127.0.0.1"),
             timeout=dict(type="float", default=5),
+            connector=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )

@@ -26,6 +26,10 @@ cloudflared. It answers what the role and the tests ask, and claims nothing it d
       It makes NO connection to Cloudflare's edge, and therefore never sends systemd READY=1:
       under the role's Type=notify unit it stays "activating" until TimeoutStartSec, like a
       real cloudflared that keeps failing to connect.
+      When EDGE_MARKER holds a line "connections: N" (1-4), it stands for a tunnel with N
+      registered edge connections instead, still without connecting anywhere: /ready answers 200
+      with readyConnections N, the gauge shows N and systemd is sent READY=1, as cloudflared does
+      once its first connection is registered.
 
 Standard library only (the test hosts have no PyYAML).
 """
@@ -131,14 +135,34 @@ def check_credentials(config_text, token_file):
     return None
 
 
+def edge_connections():
+    """The connections the edge marker says are registered (0 when it says none; see the module's docstring)."""
+    with open(EDGE_MARKER) as handle:
+        match = re.search(r"^connections:\s*([1-4])\s*$", handle.read(), re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def notify_ready():
+    """sd_notify READY=1, as cloudflared does once a connection is registered (under Type=notify)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.connect("\0" + address[1:] if address.startswith("@") else address)
+        notify.sendall(b"READY=1")
+
+
 class MetricsHandler(BaseHTTPRequestHandler):
-    """/ready, /metrics and /healthcheck as cloudflared's metrics server answers them without an edge connection."""
+    """/ready, /metrics and /healthcheck as cloudflared's metrics server answers them with `connections` edge connections."""
 
     connector_id = str(uuid.uuid4())
+    connections = 0
 
     def do_GET(self):  # pylint: disable=invalid-name
         if self.path == "/ready":
-            self.answer(503, "application/json", json.dumps({"status": 503, "readyConnections": 0, "connectorId": self.connector_id}, separators=(",", ":")))
+            status = 200 if self.connections else 503
+            self.answer(status, "application/json", json.dumps({"status": status, "readyConnections": self.connections, "connectorId": self.connector_id},
+                                                               separators=(",", ":")))
         elif self.path == "/metrics":
             self.answer(200, "text/plain; version=0.0.4", "\n".join([
                 "# {0}: no connection to Cloudflare's edge is made".format(STANDIN),
@@ -147,7 +171,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 'build_info{{goversion="none",revision="stand-in",type="stand-in",version="{0}"}} 1'.format(VERSION),
                 "# HELP cloudflared_tunnel_ha_connections Number of active ha connections",
                 "# TYPE cloudflared_tunnel_ha_connections gauge",
-                "cloudflared_tunnel_ha_connections 0",
+                "cloudflared_tunnel_ha_connections {0}".format(self.connections),
                 "",
             ]))
         elif self.path == "/healthcheck":
@@ -177,11 +201,17 @@ def serve(address):
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         daemon_threads = True
 
+    MetricsHandler.connections = edge_connections()
     server = Server((host, int(port)), MetricsHandler)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     log("INF Starting metrics server on {0}/metrics".format(address))
-    log("stand-in: {0}. It makes no connection to Cloudflare's edge, so /ready answers 503 and systemd is never"
-        " told READY=1: a Type=notify unit stays activating until its start times out.".format(STANDIN))
+    if MetricsHandler.connections:
+        for index in range(MetricsHandler.connections):
+            log("INF Registered tunnel connection connIndex={0} (stand-in: {1}, no connection made)".format(index, STANDIN))
+        notify_ready()
+    else:
+        log("stand-in: {0}. It makes no connection to Cloudflare's edge, so /ready answers 503 and systemd is never"
+            " told READY=1: a Type=notify unit stays activating until its start times out.".format(STANDIN))
     server.serve_forever()
 
 

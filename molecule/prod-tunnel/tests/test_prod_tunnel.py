@@ -10,7 +10,9 @@ stands in for it (prepare.yml makes it an executable; the role installs it throu
 rules for `ingress validate`, checks that the credentials file is readable, and, as the edge marker
 prepare.yml writes lets it "find" an edge (without it it exits, as cloudflared does), serves /ready
 (503), /metrics and /healthcheck on the metrics address; it never connects to Cloudflare's edge and
-so never reports ready, which is why the inventory leaves the unit enabled but stopped. The tests request
+so never reports ready, which is why the inventory leaves the unit enabled but stopped (the status
+test writes "connections: 4" into the marker for a moment, which makes it act as a connected
+cloudflared: /ready 200, the gauge 4, READY=1 to systemd). The tests request
 from nginx on loopback what cloudflared's ingress rule for the app's hostname names (scheme, port,
 Host, SNI), with the headers cloudflared adds, in cloudflared's place.
 
@@ -122,7 +124,7 @@ def probed(stack, client) -> dict:
 
 
 def test_from_outside_nothing_but_ssh_gets_through(probed):
-    """nginx (80, 443 on every address), gunicorn (127.0.0.1:8000) and the connector's metrics all
+    """nginx (80, 443 on 127.0.0.1), gunicorn (127.0.0.1:8000) and the connector's metrics all
     answer on loopback; from debian13 every one of them is dropped (filtered, not refused: the
     firewall, not a missing listener). SSH is let through: the testbed runs no SSH server, so the
     host itself refuses the connection, which shows the packet got past the firewall."""
@@ -218,3 +220,64 @@ def test_a_tunnel_with_the_public_firewall_is_refused_before_anything_changes(st
     assert "the tunnel needs ufw_profile: tunnel" in " ".join(output_tail(refused).split())
     assert recap and all(counts["changed"] == 0 for counts in recap.values()), recap
     assert stack.check_output(SNAPSHOT) == before
+
+
+# --- Defence in depth and the scheme behind the tunnel (issue 23 item 7, issue 21) ---------------
+
+def test_nginx_listens_on_loopback_only_so_the_firewall_is_not_alone(stack, client):
+    """With ufw disabled for a moment, debian13 still reaches nothing of nginx: its server block
+    and the default server listen on 127.0.0.1 only, which cloudflared reaches."""
+    address = stack.check_output("hostname -I").split()[0]
+    listeners = [line.split()[3] for line in stack.check_output("ss -Htlnp").splitlines() if '"nginx"' in line]
+    stack.check_output("ufw disable")
+    try:
+        outside = probe(client, address, (80, 443))
+    finally:
+        stack.check_output("ufw --force enable")
+    assert sorted(listeners) == ["127.0.0.1:443", "127.0.0.1:80"], listeners
+    assert outside == {80: "refused", 443: "refused"}, outside
+    assert as_cloudflared_asks(stack, "/healthz")[0] == 200
+
+
+def test_an_app_that_redirects_plain_http_deploys_and_sees_the_edge_s_https(stack, commits):
+    """As Django's SECURE_SSL_REDIRECT: the secure-redirect branch answers 301 unless
+    X-Forwarded-Proto is https. cloudflared sends the scheme the visitor used at the edge (https);
+    nginx passes it on, and the deploy's health probe asks as nginx will."""
+    deployed, recap = run(DEPLOY, "--tags", "deploy", deploy_version="secure-redirect")
+    assert deployed.returncode == 0, output_tail(deployed)
+    status, body = as_cloudflared_asks(stack, "/healthz")
+    assert status == 200 and json.loads(body)["commit"] == commits["secure-redirect"], body
+    # Without the header (a request that did not come through cloudflared's edge path): https,
+    # what the edge speaks; a plain-http visitor's X-Forwarded-Proto: http is passed on as such.
+    for sent, expected in (("", "200"), ("http", "301")):
+        answer = stack.check_output(f"curl -sS --max-time 10 -o /dev/null -w '%{{http_code}}' -H 'Host: {NAME}' -H 'X-Forwarded-Proto: {sent}'"
+                                    " http://127.0.0.1:80/healthz")
+        assert answer == expected, (sent, answer)
+
+
+# --- The connector in status.yml (issue 23 item 8) ------------------------------------------------
+
+EDGE_MARKER = "/etc/standin-cloudflared-edge"  # see ../cloudflared/files/cloudflared_standin.py
+
+
+def status_text() -> str:
+    shown, recap = run("../../playbooks/status.yml")
+    assert shown.returncode == 0, output_tail(shown)
+    return " ".join(shown.stdout.split())
+
+
+def test_status_shows_the_connector_ready_with_its_edge_connections_then_why_not(stack):
+    """With the marker saying four connections, the stand-in answers /ready 200 and its gauge 4 and
+    tells systemd it is ready, as cloudflared does once connected; without the marker it exits as
+    cloudflared does without an edge. The unit is left stopped, as the inventory wants it."""
+    marker = stack.file(EDGE_MARKER).content_string
+    try:
+        stack.check_output(f"printf '%sconnections: 4\\n' {shlex.quote(marker)} > {EDGE_MARKER} && systemctl restart {CONNECTOR}.service")
+        ready = status_text()
+        stack.check_output(f"rm {EDGE_MARKER} && systemctl restart --no-block {CONNECTOR}.service && sleep 2")
+        gone = status_text()
+    finally:
+        stack.check_output(f"printf '%s' {shlex.quote(marker)} > {EDGE_MARKER} && systemctl stop {CONNECTOR}.service && systemctl reset-failed")
+    assert f"service active (running); connector {CONNECTOR} active (running), ready, 4 edge connections" in ready, ready[-1500:]
+    assert f"; connector {CONNECTOR} " in gone and ", not ready, no edge connections; last error: " in gone, gone[-1500:]
+    assert "ERR Could not lookup srv records on _v2-origintunneld._tcp.argotunnel.com" in gone, gone[-1500:]

@@ -177,7 +177,7 @@ DRIFT_TASKS = {
     "stagecraft.webapp.nginx : Create the role's directories",
     "stagecraft.webapp.nginx : Start nginx and enable it at boot",
     "stagecraft.webapp.nginx : Install the server block",
-    "stagecraft.webapp.nginx : Reload nginx (never restart) when its configuration or a certificate changed",
+    "stagecraft.webapp.nginx : Reload nginx when its configuration or a certificate changed (restart it to move between every address and named ones)",
 }
 
 
@@ -205,7 +205,7 @@ FOREIGN_CERTIFICATE = (
 TLS_TASKS = {
     "stagecraft.webapp.nginx : Make the private key",
     "stagecraft.webapp.nginx : Sign the certificate with its own key",
-    "stagecraft.webapp.nginx : Reload nginx (never restart) when its configuration or a certificate changed",
+    "stagecraft.webapp.nginx : Reload nginx when its configuration or a certificate changed (restart it to move between every address and named ones)",
 }
 
 

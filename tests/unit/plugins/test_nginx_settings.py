@@ -14,9 +14,11 @@ COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
+from ansible_collections.stagecraft.webapp.plugins.filter.nginx_listen_prefixes import FilterModule as ListenFilters  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.nginx_problems import FilterModule  # noqa: E402
 
 problems = FilterModule().filters()["nginx_problems"]
+listen_prefixes = ListenFilters().filters()["nginx_listen_prefixes"]
 GUNICORN = {"instance": "shop-prod", "listen": "unix", "socket": "/run/stagecraft/shop-prod.sock"}
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
@@ -33,7 +35,7 @@ def settings(**changes):
         "nginx_tls_mode": "selfsigned", "nginx_tls_certificate": "", "nginx_tls_private_key": "", "nginx_acme_email": "",
         "nginx_acme_terms_agreed": False, "nginx_acme_directory": "https://acme-v02.api.letsencrypt.org/directory", "nginx_acme_ca_bundle": "",
         "nginx_client_max_body_size": "10m", "nginx_allow": [], "nginx_real_ip_from": [], "nginx_locations": [{"path": "/"}],
-        "nginx_upstream": "", "nginx_upstream_servers": [],
+        "nginx_upstream": "", "nginx_upstream_servers": [], "nginx_listen_addresses": [], "nginx_forwarded_proto": "",
         "_nginx_instance": "shop-prod", "_nginx_app_base": "/srv/shop/prod", "_nginx_gunicorn_record": "/etc/stagecraft/shop-prod/gunicorn.json",
     }
     values.update(changes)
@@ -59,6 +61,9 @@ def check(changes, others=(), certificate=None, private_key=None, resolved=None,
     {"nginx_upstream": "127.0.0.1:8000"},
     {"nginx_upstream": "unix:/run/app.sock"},
     {"nginx_upstream_servers": ["10.0.0.2:8000", "[2001:db8::2]:8000", "app1.internal:8000"]},
+    # Behind a tunnel: loopback only, the proxy's X-Forwarded-Proto passed on.
+    {"nginx_tls_mode": "none", "nginx_listen_addresses": ["127.0.0.1", "::1"], "nginx_forwarded_proto": "https"},
+    {"nginx_listen_addresses": ["10.0.0.2"]},
     # Only static files: no upstream is needed.
     {"nginx_locations": [{"path": "/", "type": "spa", "dir": "dist"}]},
 ])
@@ -108,6 +113,13 @@ def test_a_provided_certificate_and_its_key_have_no_problem():
         "nginx_upstream and nginx_upstream_servers are both set: one upstream or the servers of a balancer, not both"]),
     ({"nginx_upstream_servers": ["10.0.0.2:8000", "10.0.0.2:8000"]}, ["nginx_upstream_servers lists a server twice"]),
     ({"nginx_upstream": "localhost"}, ['nginx_upstream "localhost" is not "HOST:PORT" or "unix:/PATH"']),
+    ({"nginx_listen_addresses": ["localhost", "127.0.0.0/8", "127.0.0.1", "127.0.0.1"]}, [
+        'nginx_listen_addresses: "localhost" is not an IPv4 or IPv6 address', 'nginx_listen_addresses: "127.0.0.0/8" is not an IPv4 or IPv6 address',
+        "nginx_listen_addresses lists an address more than once"]),
+    # Whoever reaches nginx could claim https.
+    ({"nginx_forwarded_proto": "https"}, [
+        'nginx_forwarded_proto "https" trusts the X-Forwarded-Proto of whoever reaches nginx: set nginx_listen_addresses to the addresses only'
+        " the proxy that sets it reaches (127.0.0.1 behind a tunnel)"]),
 ])
 def test_each_problem_names_the_variable(changes, expected):
     assert check(changes) == expected
@@ -187,3 +199,17 @@ def test_every_problem_is_reported_at_once_in_the_rules_order():
 def test_the_role_hands_over_every_setting_the_rules_read():
     role_vars = yaml.safe_load((COLLECTIONS.parent / "roles" / "nginx" / "vars" / "main.yml").read_text())
     assert set(role_vars["_nginx_checked_settings"]) == set(settings())
+
+
+@pytest.mark.parametrize("address_lists, expected", [
+    # One server block on every address (the default), on loopback, on an IPv6 address.
+    ([[]], ["", "[::]:"]),
+    ([["127.0.0.1"]], ["127.0.0.1:"]),
+    ([["::1", "127.0.0.1"]], ["127.0.0.1:", "[::1]:"]),
+    # The default server of a host with a public instance and one behind a tunnel: both.
+    ([["127.0.0.1"], []], ["", "[::]:", "127.0.0.1:"]),
+    # Every instance behind a tunnel: loopback only, once.
+    ([["127.0.0.1"], ["127.0.0.1"], ["10.0.0.2", "127.0.0.1"]], ["10.0.0.2:", "127.0.0.1:"]),
+])
+def test_listen_addresses_become_listen_prefixes(address_lists, expected):
+    assert listen_prefixes(address_lists) == expected

@@ -36,7 +36,8 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import ad
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, append, make_entry
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import GitMirror, create_release, release_id, set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._status import (
-    HealthTarget, app_status, certificate_info, deploy_state, probe_health, release_status, service_status, serving_release,
+    HealthTarget, app_status, certificate_info, connector_status, deploy_state, ha_connections, last_error_line, probe_health, release_status,
+    service_status, serving_release,
 )
 from ansible_collections.stagecraft.webapp.plugins.module_utils._switch import switch
 
@@ -388,8 +389,8 @@ def test_a_timeout_that_is_not_one_is_refused(timeout):
 def test_app_status_puts_it_together(env, https, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
     status = app_status(str(env.path), unit="shop-prod.service", health_url=f"https://{NAME}:{https.port}/healthz", now=NOW)
-    assert sorted(status) == ["certificate", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "rolled_back", "service",
-                              "serving", "serving_commit", "serving_error", "serving_mismatch", "warnings"]
+    assert sorted(status) == ["certificate", "connector", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "rolled_back",
+                              "service", "serving", "serving_commit", "serving_error", "serving_mismatch", "warnings"]
     assert (status["current_commit"], status["service"]["active_state"], status["health"]["status"], status["certificate"]["days_left"]) == (
         env.commits[1], "unknown", 200, 45)
 
@@ -441,3 +442,99 @@ def test_deploy_info_with_the_unit_names_what_serves_and_the_mismatch(env, servi
     result = ansible("stagecraft.webapp.deploy_info", f"path={env.path} unit=shop-prod.service")
     assert (result["current"], result["serving"], result["serving_commit"], result["serving_mismatch"]) == (
         env.releases[0], env.releases[1], env.commits[1], True)
+
+
+# The connector behind a Cloudflare Tunnel, asked of the molecule scenarios' cloudflared stand-in
+STANDIN = ROOT / "molecule" / "cloudflared" / "files"
+METRICS_PAGE = """# HELP cloudflared_tunnel_ha_connections Number of active ha connections
+# TYPE cloudflared_tunnel_ha_connections gauge
+cloudflared_tunnel_ha_connections 4
+cloudflared_tunnel_ha_connections_total 9
+"""
+JOURNAL = """2025-08-01T10:00:00Z INF Starting tunnel tunnelID=3c9a6a57
+2025-08-01T10:00:01Z ERR Failed to serve tunnel connection error="TLS handshake timeout" connIndex=0
+2025-08-01T10:00:02Z ERR Could not lookup srv records on _v2-origintunneld._tcp.argotunnel.com
+2025-08-01T10:00:03Z INF Retrying connection in up to 2s
+"""
+
+
+@pytest.mark.parametrize("page, expected", [
+    (METRICS_PAGE, 4),
+    ('cloudflared_tunnel_ha_connections{instance="a"} 2\n', 2),
+    ("# nothing of cloudflared's\nbuild_info 1\n", None),
+    ("", None),
+])
+def test_edge_connections_are_cloudflared_s_gauge(page, expected):
+    assert ha_connections(page) == expected
+
+
+def test_the_last_error_line_is_the_last_at_error_level():
+    assert last_error_line(JOURNAL) == "2025-08-01T10:00:02Z ERR Could not lookup srv records on _v2-origintunneld._tcp.argotunnel.com"
+    assert last_error_line("INF Starting tunnel\nERRANDS are not errors\n") is None
+
+
+class Connector:
+    """The stand-in's metrics server on a free loopback port (its edge marker in tmp_path) and the record the role writes."""
+
+    def __init__(self, folder: Path, marker: str | None):
+        self.port = free_port()
+        self.records = folder / "records"
+        self.records.mkdir()
+        base = f"http://127.0.0.1:{self.port}"
+        (self.records / "cloudflared-shop-prod.json").write_text(json.dumps({"ready_url": f"{base}/ready", "metrics_url": f"{base}/metrics"}))
+        self.process = None
+        if marker is not None:
+            (folder / "edge").write_text(marker)
+            code = (f"import sys; sys.path.insert(0, {str(STANDIN)!r}); import cloudflared_standin as c;"
+                    f" c.EDGE_MARKER = {str(folder / 'edge')!r}; c.serve('127.0.0.1:{self.port}')")
+            self.process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL, env={"PATH": os.environ["PATH"]})
+            for dummy in range(100):
+                with socket.socket() as attempt:
+                    if attempt.connect_ex(("127.0.0.1", self.port)) == 0 or self.process.poll() is not None:
+                        break
+                threading.Event().wait(0.1)
+
+    def status(self, journal=JOURNAL):
+        """connector_status() with systemctl failing and journalctl answering `journal`."""
+        def run_command(argv, cwd=None, env=None):
+            return (0, journal, "") if argv[0].endswith("journalctl") else (1, "", "no systemd here")
+        return connector_status("cloudflared-shop-prod", 2, run_command, lambda name: "/usr/bin/" + name, str(self.records))
+
+    def close(self):
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def connector(tmp_path, request):
+    made = Connector(tmp_path, request.param)
+    yield made
+    made.close()
+
+
+@pytest.mark.parametrize("connector", ["stand-in edge\nconnections: 4\n"], indirect=True)
+def test_a_ready_connector_shows_its_edge_connections(connector):
+    status = connector.status()
+    assert (status["ready"], status["ready_status"], status["connections"], status["last_error"], status["error"]) == (True, 200, 4, None, None)
+    assert status["service"]["unit"] == "cloudflared-shop-prod.service" and "no systemd here" in status["service"]["error"]
+
+
+@pytest.mark.parametrize("connector", ["stand-in edge\n"], indirect=True)
+def test_a_connector_without_edge_connections_is_not_ready_with_its_last_error(connector):
+    status = connector.status()
+    assert (status["ready"], status["ready_status"], status["connections"]) == (False, 503, 0)
+    assert status["last_error"] == last_error_line(JOURNAL)
+
+
+@pytest.mark.parametrize("connector", [None], indirect=True)
+def test_a_connector_that_does_not_run_says_why(connector):
+    status = connector.status()
+    assert (status["ready_status"], status["connections"], status["last_error"]) == (0, None, last_error_line(JOURNAL))
+    # Nothing at error level in the journal: why /ready gave no answer.
+    assert connector.status(journal="INF Stopped\n")["last_error"].startswith("ConnectionRefusedError")
+
+
+def test_without_the_role_s_record_nothing_is_asked(tmp_path):
+    status = connector_status("cloudflared-shop-prod", records=str(tmp_path))
+    assert status["service"] is None and status["error"].startswith(f"cannot read the cloudflared role's record {tmp_path}/cloudflared-shop-prod.json")

@@ -25,7 +25,7 @@ import signal
 import time
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
-from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord
+from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord, Systemd
 from ansible_collections.stagecraft.webapp.plugins.module_utils._build import Builder, unused_node_modules, unused_venvs
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import (
     MIN_SECRET_LENGTH, Runner, hidden_forms, module_run_command, redacting, url_password)
@@ -475,6 +475,12 @@ class Deploy:
         details = {"ref": self._ref(), "started": self.params["timestamp"], "previous_commit": self.previous_commit}
         taken = self.run_step("lock", lock, state="present", owner=self.params["who"], process=True, lock_details=details)
         stale = taken["taken_over"] or {}
+        if stale and not self.call.check_mode:
+            # Killed between starting its candidate and stopping it, that deploy left it running (or failed).
+            candidates = ServiceRecord.load(service_record_path(self.params)).candidate("*")[0]
+            systemd = Systemd(Runner(self.call.run_command))
+            systemd.stop(candidates)
+            systemd.reset_failed(candidates)
         current = read_marker(os.path.join(self.params["path"], "releases", self.previous_id)) if self.previous_id else None
         if stale.get("release_id") == self.previous_id and (current or {}).get("state") != "good":
             # Its switch never finished (no restart proved it): what served before that run is the previous commit.

@@ -28,6 +28,17 @@ attributes:
     support: full
 """
 
+    # Modules that only read or run a person's command: no diff to show.
+    NO_DIFF_ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+"""
+
     # The options of each step, shared by its own module and the module deploy, which runs them all.
     RELEASE = r"""
 options:

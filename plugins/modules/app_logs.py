@@ -16,13 +16,8 @@ description:
   - Every value the environment file names as a secret is replaced by C(********). Reads only; never changes anything.
   - C(playbooks/logs.yml) is the way to call it.
 author: Stagecraft maintainers (@stagecraft)
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - stagecraft.webapp.deploy.no_diff_attributes
 options:
   instance:
     description: The app's instance name, C(<app>-<env>), which names its units.

@@ -21,13 +21,7 @@ description:
 author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+  - stagecraft.webapp.deploy.no_diff_attributes
 options:
   command:
     description: The command, given to C(/bin/sh -c) untouched (no C(~) or C($VARIABLE) expanded before the shell sees it).

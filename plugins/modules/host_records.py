@@ -18,13 +18,8 @@ description:
     naming the file.
 author: Stagecraft maintainers (@stagecraft)
 options: {}
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - stagecraft.webapp.deploy.no_diff_attributes
 """
 
 EXAMPLES = r"""

@@ -130,6 +130,19 @@ def test_a_broken_dev_release_rolls_back_and_prod_keeps_serving(stack, commits):
     assert serving(stack, PROD, "--cacert", CA) == commits["code"]
 
 
+def test_the_dev_playbook_run_alone_changes_nothing_and_ends_with_the_report(stack, commits):
+    # README's `ansible-playbook playbooks/dev.yml -i inventories/dev`: the composition's one play
+    # (playbooks/composition.yml) checks its own input, then reports, since deploy.yml did not.
+    alone, recap = run("../../playbooks/dev.yml", "dev")
+    assert alone.returncode == 0, output_tail(alone)
+    assert recap["debian12"]["changed"] == 0, changed_tasks(alone.stdout)
+    assert "PLAY [Composition: dev]" in alone.stdout
+    assert "stagecraft.webapp.stack : Check the composition against the inventory, then its rules" in alone.stdout
+    report = alone.stdout[alone.stdout.rindex("TASK [stagecraft.webapp.stack : Report]"):]
+    assert re.search(r"shop-dev \(dev\) https://dev\.shop\.test/", report), report
+    assert f"serves commit {commits['main'][:12]}" in report, report
+
+
 def test_rollback_puts_prods_previous_release_back(stack, commits):
     # tower_job_id: Ansible Tower's name for the job id, which AWX still sets beside awx_job_id.
     rolled, recap = run("../../playbooks/rollback.yml", "prod", tower_job_id=4241)

@@ -43,7 +43,8 @@ PLAYBOOK = "../../playbooks/deploy.yml"
 # and molecule's idempotence step proved that a second full run changes nothing.
 DEPLOY_ONLY = ("--tags", "deploy")
 # What a pipeline runs per push on a prepared host: the deploy role's release part alone.
-PER_PUSH = ("--tags", "deploy-release")
+# What a pipeline runs per push: the deploy step alone.
+RELEASE_PLAYBOOK = "../../playbooks/release.yml"
 LOOP = (Path(__file__).resolve().parents[2] / "shared" / "request_loop.py").read_text()
 MAINTENANCE_PAGE = "/var/lib/stagecraft/app-prod/maintenance.html"
 STOP_FILE = "/run/molecule-stop-loop"
@@ -126,7 +127,7 @@ def under_traffic(all_hosts, **extra_vars) -> Phase:
         each.run(f"rm -f {STOP_FILE} {LOOP_OUTPUT}")
         started = each.run(f"nohup python3 -c {shlex.quote(LOOP)} {TARGET} --until {STOP_FILE} > {LOOP_OUTPUT} 2>&1 &")
         assert started.rc == 0, started.stderr
-    run, recap = run_playbook(PLAYBOOK, *PER_PUSH, extra_vars=extra_vars)
+    run, recap = run_playbook(RELEASE_PLAYBOOK, extra_vars=extra_vars)
     loops = {}
     for name, each in all_hosts.items():
         each.run(f"touch {STOP_FILE}")
@@ -421,7 +422,7 @@ def stopped_then_repaired(all_hosts, crash_loop):
     records_before = {name: record(each) for name, each in all_hosts.items()}
     for each in all_hosts.values():
         each.run("systemctl stop app-prod.socket app-prod.service")
-    run, recap = run_playbook(PLAYBOOK, *PER_PUSH, extra_vars={"deploy_version": "deps"})
+    run, recap = run_playbook(RELEASE_PLAYBOOK, extra_vars={"deploy_version": "deps"})
     return Phase(run, recap, snapshot(all_hosts)), records_before
 
 
@@ -439,7 +440,7 @@ def test_a_per_push_deploy_repairs_a_stopped_app_and_says_so(inventory_name, sto
 @pytest.fixture(scope="session")
 def beyond_repair(all_hosts, stopped_then_repaired):
     """The same with a health check the app can never pass (a path it does not have): the restart cannot help."""
-    run, recap = run_playbook(PLAYBOOK, *PER_PUSH, extra_vars={"deploy_version": "deps", "deploy_health_path": "/no-such-path",
+    run, recap = run_playbook(RELEASE_PLAYBOOK, extra_vars={"deploy_version": "deps", "deploy_health_path": "/no-such-path",
                                                                "deploy_health_timeout": 3})
     return Phase(run, recap, snapshot(all_hosts))
 

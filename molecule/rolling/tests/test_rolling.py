@@ -20,6 +20,8 @@ HERE = Path(__file__).resolve().parent
 INVENTORY = HERE.parent / "inventories" / "balanced"
 DEPLOY = "../../playbooks/deploy.yml"
 ROLLBACK = "../../playbooks/rollback.yml"
+# What a pipeline runs per push: the deploy step alone, a batch at a time.
+RELEASE = "../../playbooks/release.yml"
 BASE = "/srv/shop/prod"
 UPSTREAMS = "/etc/nginx/stagecraft/upstreams/shop-prod"
 
@@ -90,13 +92,13 @@ def test_rolling_deploy_fails_no_request_and_drains_one_host_at_a_time(apps, lb,
 
 @pytest.fixture(scope="session")
 def stopped(apps, lb, rolled):
-    """A deploy of a release that fails its health check on the second app host only (the
+    """A per-push deploy of a release that fails its health check on the second app host only (the
     unhealthy-where-marked branch answers 500 where /etc/molecule-unhealthy exists)."""
     second = apps[list(apps)[1]]
     second.run("touch /etc/molecule-unhealthy")
     before = {name: current(host) for name, host in apps.items()}
     try:
-        return before, deploy_under_traffic(lb, DEPLOY, "--tags=deploy", deploy_version="unhealthy-where-marked")
+        return before, deploy_under_traffic(lb, RELEASE, deploy_version="unhealthy-where-marked")
     finally:
         second.run("rm -f /etc/molecule-unhealthy")
 

@@ -57,9 +57,6 @@ DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{
 HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
 # git's forms: scheme://host/path, user@host:path; a path on the host, or its file:// URL.
 REPO = re.compile(r"(https://|ssh://|git@|file:///)[^\s]+|/[^\s]+")
-# Names Ansible takes for its own controller: an inventory host named so gets no facts delegated
-# to localhost (the deploy role keeps the run's release time there), so it is named by the app.
-LOOPBACK = ("localhost", "127.0.0.1", "::1")
 CREDENTIALS_IN_URL = re.compile(r"[a-z+]+://[^/@]*:[^/@]*@")
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -164,18 +161,12 @@ def _main_yml(answers):
 
 
 def _hosts_yml(answers):
-    if answers["host"] in LOOPBACK:
-        host = "{app}-{env}".format(**answers)
-        address = ["      ansible_host: " + _yaml(answers["host"])]
-    else:
-        host, address = answers["host"], []
     return "\n".join([
         "---",
         "# The hosts of {app}'s {env} environment.".format(**answers),
         "webapp:",
         "  hosts:",
-        "    {0}:".format(host),
-        *address,
+        "    {0}:".format(answers["host"]),
         "      # ansible_user: deploy   # the SSH user (it needs sudo), when it is not your login name",
         "      # ansible_port: 22       # sshd's port, when it is not 22",
     ]) + "\n"

@@ -110,15 +110,16 @@ def test_django_settings_get_a_writable_data_directory():
 
 def test_a_trial_host_on_loopback_without_dns_passes_the_checks_as_the_readme_says(tmp_path):
     """A host reached through a forwarded port on 127.0.0.1 (a VM, a container) with no DNS name:
-    README step 2's self-signed certificate for prod. An inventory host named 127.0.0.1 is Ansible's
-    own localhost, which loses the deploy role's delegated run facts: the starter names it by the app."""
+    README step 2's self-signed certificate for prod; hosts.yml shows where the SSH user and port go."""
     readme = (ROOT / "README.md").read_text()
     assert "`nginx_tls_mode: selfsigned` with `stack_prod_allow: [selfsigned]`, and remove the\n   `nginx_acme_*` lines" in readme
     target = tmp_path / "shop-prod"
     written = starter(target, ANSWERS | {"framework": "django", "host": "127.0.0.1", "repo": "file:///srv/git/shop.git"})
     assert written.returncode == 0, written.stdout[-3000:]
     assert "read on the host" in written.stdout
-    assert yaml.safe_load((target / "hosts.yml").read_text()) == {"webapp": {"hosts": {"shop-prod": {"ansible_host": "127.0.0.1"}}}}
+    hosts = (target / "hosts.yml").read_text()
+    assert yaml.safe_load(hosts) == {"webapp": {"hosts": {"127.0.0.1": None}}}
+    assert "# ansible_user: " in hosts and "# ansible_port: 22 " in hosts
     settings = target / "group_vars/webapp/main.yml"
     kept = [line for line in settings.read_text().splitlines() if not line.startswith(("nginx_tls_mode:", "nginx_acme_"))]
     settings.write_text("\n".join(kept + ["nginx_tls_mode: selfsigned", "stack_prod_allow: [selfsigned]"]) + "\n")

@@ -38,5 +38,5 @@ def test_every_host_reads_the_run_facts(tmp_path, host):
     ran = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(tmp_path / "hosts.ini"), str(tmp_path / "play.yml"),
                           "-e", "deploy_timestamp=20261206T101500Z"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert ran.returncode == 0, ran.stdout[-2000:]
-    holders = re.findall(r"run time 20261206T101500Z holder (\S+)\"", ran.stdout)
+    holders = re.findall(r"run time 20261206T101500Z holder (\S+)", ran.stdout)
     assert len(holders) == 2 and holders[0] == holders[1], ran.stdout[-2000:]

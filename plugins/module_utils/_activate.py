@@ -306,8 +306,10 @@ class Activator:
         if not outcome["attempts"]:
             return "it did not start: " + outcome["answer"].splitlines()[0]
         times = " {0} times in a row".format(outcome["wrong_in_a_row"]) if outcome.get("wrong_in_a_row", 0) > 1 else ""
-        return "GET {0} answered {1}{2} after {3} s ({4} attempts), expected HTTP {5}".format(
-            self.health.path, outcome["answer"], times, outcome["seconds"], outcome["attempts"], self.health.status)
+        # An answer is "HTTP <status>"; anything else is why there was none (nothing listening, a timeout).
+        said = ("answered {0}" if outcome["answer"].startswith("HTTP ") else "got no answer ({0})").format(outcome["answer"])
+        return "GET {0} {1}{2} after {3} s ({4} attempts), expected HTTP {5}".format(
+            self.health.path, said, times, outcome["seconds"], outcome["attempts"], self.health.status)
 
     def _restart_and_prove(self):
         since = self.clock()

@@ -34,9 +34,11 @@ FRAMEWORKS = {
         "module": "project.wsgi:application",
         "worker_class": "gthread",
         "secret": "DJANGO_SECRET_KEY",
-        "note": "Your project's wsgi module. Its settings read DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS from the environment.",
+        "note": "Your project's wsgi module. Its settings must read DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS,\n"
+                "DJANGO_CSRF_TRUSTED_ORIGINS and DJANGO_DATA_DIR (where db.sqlite3 goes) from the environment: Django reads none.",
         "env": lambda answers: {"DJANGO_ALLOWED_HOSTS": answers["domain"],
-                                "DJANGO_CSRF_TRUSTED_ORIGINS": "https://" + answers["domain"]},
+                                "DJANGO_CSRF_TRUSTED_ORIGINS": "https://" + answers["domain"],
+                                "DJANGO_DATA_DIR": shared_dir(answers)},
         "hooks": {"after_build": ["python manage.py collectstatic --noinput"], "before_switch": ["python manage.py migrate --noinput"]},
         # STATIC_ROOT = BASE_DIR / "staticfiles", filled by collectstatic in each release.
         "locations": [{"path": "/", "type": "proxy"}, {"path": "/static/", "type": "static", "dir": "staticfiles"}],
@@ -53,8 +55,8 @@ ENVIRONMENTS = ("dev", "prod")
 MODULE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(.*\))?")
 DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
-# git's forms: scheme://host/path, user@host:path; a path on the host.
-REPO = re.compile(r"(https://|ssh://|git@)[^\s]+|/[^\s]+")
+# git's forms: scheme://host/path, user@host:path; a path on the host, or its file:// URL.
+REPO = re.compile(r"(https://|ssh://|git@|file:///)[^\s]+|/[^\s]+")
 CREDENTIALS_IN_URL = re.compile(r"[a-z+]+://[^/@]*:[^/@]*@")
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -74,7 +76,8 @@ def starter_problems(answers):
     if answers["framework"] not in FRAMEWORKS:
         problems.append("framework {0} is not one of {1}".format(quoted(answers["framework"]), ", ".join(FRAMEWORKS)))
     if not matches(REPO, answers["repo"]):
-        problems.append("repo {0} is not a git URL (https://, ssh://, git@host:path) or a path on the host".format(quoted(answers["repo"])))
+        problems.append("repo {0} is not a git URL (https://, ssh://, git@host:path) or a path on the host (/path or file:///path)".format(
+            quoted(answers["repo"])))
     elif CREDENTIALS_IN_URL.match(answers["repo"]):
         problems.append("repo carries credentials in its URL: give the URL without them (deploy_token or a deploy key carries them)")
     if not matches(HOST, answers["host"]):
@@ -86,6 +89,11 @@ def starter_problems(answers):
     if answers["env"] == "prod" and not matches(EMAIL, answers["email"]):
         problems.append("email {0} is not an address: Let's Encrypt's account for the prod certificate".format(quoted(answers["email"])))
     return problems
+
+
+def shared_dir(answers):
+    """The environment's writable directory (gunicorn_root's default /srv): the release is read-only to the app."""
+    return "/srv/{app}/{env}/shared".format(**answers)
 
 
 def _yaml(value):
@@ -106,7 +114,7 @@ def _main_yml(answers):
         "stack_app: " + answers["app"],
         "stack_env: " + answers["env"],
         "",
-        "# " + framework["note"],
+        *("# " + line for line in framework["note"].split("\n")),
         "gunicorn_app_module: " + _yaml(answers["module"] or framework["module"]),
         "gunicorn_worker_class: " + _yaml(framework["worker_class"]),
         "gunicorn_listen: unix",
@@ -115,6 +123,8 @@ def _main_yml(answers):
         "gunicorn_env_vars: " + _yaml(env_vars),
         "gunicorn_secrets:",
         "  {0}: \"{{{{ vault_secret_key }}}}\"".format(framework["secret"]),
+        "# The release is read-only to the app: a database, uploads or logs go to {0} (point the app's".format(shared_dir(answers)),
+        "# settings there, or link a folder of the release there with deploy_shared_dirs: [logs]).",
         "",
         "nginx_server_names: " + _yaml([answers["domain"]]),
     ]
@@ -142,16 +152,29 @@ def _main_yml(answers):
     if framework.get("hooks"):
         lines.append("deploy_hooks: " + _yaml(framework["hooks"]))
     lines += [
-        "# The health check: a URL of the release that answers 200 once it can serve (asked with this Host).",
+        "# The health check: a URL of the release that answers 200 once it can serve (asked with this Host);",
+        "# without a /healthz, any page that answers 200 without a login (/, /login).",
         "deploy_health_path: /healthz",
         "deploy_health_host: " + _yaml(answers["domain"]),
     ]
     return "\n".join(lines) + "\n"
 
 
+def _hosts_yml(answers):
+    return "\n".join([
+        "---",
+        "# The hosts of {app}'s {env} environment.".format(**answers),
+        "webapp:",
+        "  hosts:",
+        "    {0}:".format(answers["host"]),
+        "      # ansible_user: deploy   # the SSH user (it needs sudo), when it is not your login name",
+        "      # ansible_port: 22       # sshd's port, when it is not 22",
+    ]) + "\n"
+
+
 def starter_files(answers):
     """{path relative to the inventory: text} for hosts.yml and group_vars/webapp/main.yml."""
     return {
-        "hosts.yml": "---\n# The hosts of {0}'s {1} environment.\nwebapp:\n  hosts:\n    {2}:\n".format(answers["app"], answers["env"], answers["host"]),
+        "hosts.yml": _hosts_yml(answers),
         "group_vars/webapp/main.yml": _main_yml(answers),
     }

@@ -130,3 +130,17 @@ def test_inventory_reads_without_the_vault_password_as_awx_syncs_it(inventory):
     assert exported.returncode == 0, exported.stderr
     secrets = {name: value for name, value in json.loads(exported.stdout)["webapp"]["vars"].items() if name.startswith("vault_")}
     assert secrets and all(value.get("__ansible_vault", "").startswith("$ANSIBLE_VAULT") for value in secrets.values()), secrets
+
+
+def test_every_play_on_the_hosts_runs_as_root():
+    """README: the SSH user needs sudo. The read-only checks too read what only root may (sshd -T
+    reads the host keys, the roles' records are 0750): a play without become ran them as that user,
+    and the first deploy over SSH as a non-root user failed with "sshd: no hostkeys available"."""
+    plays = [
+        (path.name, play.get("name"), play)
+        for path in sorted((ROOT / "playbooks").glob("*.yml"))
+        for play in yaml.safe_load(path.read_text())
+        if "hosts" in play and play.get("connection") != "local"
+    ]
+    assert plays
+    assert [(name, play_name) for name, play_name, play in plays if play.get("become") is not True] == []

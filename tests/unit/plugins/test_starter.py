@@ -40,6 +40,14 @@ def starter(target: Path, answers: dict) -> subprocess.CompletedProcess:
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
 
 
+def check(tmp_path: Path, target: Path) -> subprocess.CompletedProcess:
+    """deploy.yml's input check on the inventory written to target."""
+    (tmp_path / "password").write_text(PASSWORD)
+    (tmp_path / "check.yml").write_text(CHECK.format(playbooks=ROOT / "playbooks"))
+    return subprocess.run(["ansible-playbook", "-i", str(target), "--vault-password-file", str(tmp_path / "password"), str(tmp_path / "check.yml")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
 @pytest.mark.parametrize("framework", ["flask", "django", "fastapi"])
 @pytest.mark.parametrize("env", ["prod", "dev"])
 def test_the_inventory_passes_the_checks_deploy_yml_runs_first(tmp_path, framework, env):
@@ -49,10 +57,7 @@ def test_the_inventory_passes_the_checks_deploy_yml_runs_first(tmp_path, framewo
     assert PASSWORD not in written.stdout + written.stderr
     vault = target / "group_vars/webapp/vault.yml"
     assert vault.stat().st_mode & 0o077 == 0 and "$ANSIBLE_VAULT" in vault.read_text()
-    (tmp_path / "password").write_text(PASSWORD)
-    (tmp_path / "check.yml").write_text(CHECK.format(playbooks=ROOT / "playbooks"))
-    checked = subprocess.run(["ansible-playbook", "-i", str(target), "--vault-password-file", str(tmp_path / "password"), str(tmp_path / "check.yml")],
-                             cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    checked = check(tmp_path, target)
     assert checked.returncode == 0, checked.stdout[-3000:]
 
 
@@ -90,3 +95,33 @@ def test_a_private_repository_over_ssh_asks_for_a_deploy_key_and_a_dev_environme
     settings = yaml.safe_load(starter_files(ANSWERS | {"repo": "git@github.com:example/shop.git", "env": "dev"})["group_vars/webapp/main.yml"])
     assert settings["deploy_ssh_key"] == "{{ vault_deploy_key }}" and settings["deploy_version"] == "develop"
     assert settings["nginx_tls_mode"] == "selfsigned"
+
+
+def test_a_repository_on_the_host_is_a_path_or_a_file_url():
+    for repo in ("/srv/git/shop.git", "file:///srv/git/shop.git"):
+        assert starter_problems(ANSWERS | {"repo": repo}) == []
+
+
+def test_django_settings_get_a_writable_data_directory():
+    """The release is read-only to the app: a db.sqlite3 beside manage.py cannot be written."""
+    settings = yaml.safe_load(starter_files(ANSWERS | {"framework": "django"})["group_vars/webapp/main.yml"])
+    assert settings["gunicorn_env_vars"]["DJANGO_DATA_DIR"] == "/srv/shop/prod/shared"
+
+
+def test_a_trial_host_on_loopback_without_dns_passes_the_checks_as_the_readme_says(tmp_path):
+    """A host reached through a forwarded port on 127.0.0.1 (a VM, a container) with no DNS name:
+    README step 2's self-signed certificate for prod; hosts.yml shows where the SSH user and port go."""
+    readme = (ROOT / "README.md").read_text()
+    assert "`nginx_tls_mode: selfsigned` with `stack_prod_allow: [selfsigned]`, and remove the\n   `nginx_acme_*` lines" in readme
+    target = tmp_path / "shop-prod"
+    written = starter(target, ANSWERS | {"framework": "django", "host": "127.0.0.1", "repo": "file:///srv/git/shop.git"})
+    assert written.returncode == 0, written.stdout[-3000:]
+    assert "read on the host" in written.stdout
+    hosts = (target / "hosts.yml").read_text()
+    assert yaml.safe_load(hosts) == {"webapp": {"hosts": {"127.0.0.1": None}}}
+    assert "# ansible_user: " in hosts and "# ansible_port: 22 " in hosts
+    settings = target / "group_vars/webapp/main.yml"
+    kept = [line for line in settings.read_text().splitlines() if not line.startswith(("nginx_tls_mode:", "nginx_acme_"))]
+    settings.write_text("\n".join(kept + ["nginx_tls_mode: selfsigned", "stack_prod_allow: [selfsigned]"]) + "\n")
+    checked = check(tmp_path, target)
+    assert checked.returncode == 0, checked.stdout[-3000:]

@@ -358,6 +358,8 @@ def test_a_failed_candidate_is_reset_and_its_last_words_name_the_cause(tmp_path,
 
     assert "ModuleNotFoundError: No module named 'nosuchmodule'" in raised.value.message
     assert raised.value.message.count("ModuleNotFoundError") == 1
+    # Nothing listened: the probe got no answer, which is not an answer of the app's.
+    assert "GET /healthz got no answer (FileNotFoundError: " in raised.value.message and " answered " not in raised.value.message
     candidate = "shop-prod@{0}.service".format(ids[1])
     calls = (bin_dir / "calls.txt").read_text().splitlines()
     assert calls[0] == "start " + candidate and calls[-2:] == ["stop " + candidate, "reset-failed shop-prod@*.service"]

@@ -26,6 +26,9 @@ PHASES = ("before_build", "after_build", "before_switch", "after_switch")
 # The `hooks` option of the modules that run them: one list of commands per phase.
 HOOK_OPTIONS = dict((phase, dict(type="list", elements="str", default=[])) for phase in PHASES)
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+# What the app's service creates files with (UMask in the systemd role's hardening profile): a
+# database a migration hook creates is then no more readable than one the app creates.
+SERVICE_UMASK = "0027"
 ESCAPED_IN_DOUBLE_QUOTES = '"\\$`'
 
 
@@ -124,7 +127,9 @@ class Hooks:
         env = read_env_file(self.env_file)
         if venv_path:
             env.update({"VIRTUAL_ENV": venv_path, "PATH": os.path.join(venv_path, "bin") + ":" + DEFAULT_PATH})
-        return self.run_as_user(["/bin/sh", "-c", command], step=step, cwd=release_path, env=env, check=check)
+        # The command reaches the inner sh untouched, as an argument, under the service's umask.
+        argv = ["/bin/sh", "-c", 'umask {0} && exec /bin/sh -c "$1"'.format(SERVICE_UMASK), "sh", command]
+        return self.run_as_user(argv, step=step, cwd=release_path, env=env, check=check)
 
     def run(self, phase, release_path, venv_path=None):
         """Each hook of `phase`, in order; the first that fails raises."""

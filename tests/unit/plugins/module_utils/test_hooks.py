@@ -49,3 +49,16 @@ def test_write_file_is_atomic_and_owned(tmp_path):
 def test_runs_as_the_app_user_with_its_own_home(tmp_path):
     dummy, out, dummy = Hooks(user="nobody", home=str(tmp_path)).run_as_user(["sh", "-c", "id -un; echo $HOME"], step="whoami")
     assert out.split() == ["nobody", str(tmp_path)]
+
+
+def test_commands_create_files_as_the_service_does_and_get_their_text_untouched(tmp_path):
+    # A migration hook that creates the SQLite database left it 0644 (the module's umask 0022)
+    # where the service would have made it 0640.
+    before = os.umask(0o022)
+    try:
+        dummy, out, dummy = Hooks().shell('touch app.db && mkdir data && printf "%s|" "$0" \'$HOME ~\'', step="hook", release_path=str(tmp_path))
+    finally:
+        os.umask(before)
+    assert oct((tmp_path / "app.db").stat().st_mode & 0o777) == "0o640"
+    assert oct((tmp_path / "data").stat().st_mode & 0o777) == "0o750"
+    assert out == "/bin/sh|$HOME ~|"

@@ -27,8 +27,11 @@ PHASES = ("before_build", "after_build", "before_switch", "after_switch")
 HOOK_OPTIONS = dict((phase, dict(type="list", elements="str", default=[])) for phase in PHASES)
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 # What the app's service creates files with (UMask in the systemd role's hardening profile): a
-# database a migration hook creates is then no more readable than one the app creates.
+# database a migration hook creates is then no more readable than one the app creates. The build's
+# hooks make the release, whose files nginx serves (collectstatic): they keep the build's umask.
 SERVICE_UMASK = "0027"
+BUILD_UMASK = "0022"
+BUILD_PHASES = ("before_build", "after_build")
 ESCAPED_IN_DOUBLE_QUOTES = '"\\$`'
 
 
@@ -121,20 +124,21 @@ class Hooks:
         """One build step as the app's user; with `check`, a failure names the step and shows its output's tail."""
         return self.runner.run(self._argv(argv), step=step, cwd=cwd, env=self._env(env), check=check)
 
-    def shell(self, command, step, release_path, venv_path=None, check=True):
+    def shell(self, command, step, release_path, venv_path=None, check=True, umask=SERVICE_UMASK):
         """One command through sh, untouched, in the release, with the app's environment and its venv first on PATH:
         what every hook, once-hook and one-off command (playbooks/run.yml) gets. Returns (rc, stdout, stderr), secrets hidden."""
         env = read_env_file(self.env_file)
         if venv_path:
             env.update({"VIRTUAL_ENV": venv_path, "PATH": os.path.join(venv_path, "bin") + ":" + DEFAULT_PATH})
         # The command reaches the inner sh untouched, as an argument, under the service's umask.
-        argv = ["/bin/sh", "-c", 'umask {0} && exec /bin/sh -c "$1"'.format(SERVICE_UMASK), "sh", command]
+        argv = ["/bin/sh", "-c", 'umask {0} && exec /bin/sh -c "$1"'.format(umask), "sh", command]
         return self.run_as_user(argv, step=step, cwd=release_path, env=env, check=check)
 
     def run(self, phase, release_path, venv_path=None):
         """Each hook of `phase`, in order; the first that fails raises."""
         for number, command in enumerate(self.hooks[phase], 1):
-            self.shell(command, "{0} hook {1} ({2})".format(phase, number, command), release_path, venv_path)
+            self.shell(command, "{0} hook {1} ({2})".format(phase, number, command), release_path, venv_path,
+                       umask=BUILD_UMASK if phase in BUILD_PHASES else SERVICE_UMASK)
         return list(self.hooks[phase])
 
     def make_directory(self, path, mode=0o750):

@@ -62,3 +62,16 @@ def test_commands_create_files_as_the_service_does_and_get_their_text_untouched(
     assert oct((tmp_path / "app.db").stat().st_mode & 0o777) == "0o640"
     assert oct((tmp_path / "data").stat().st_mode & 0o777) == "0o750"
     assert out == "/bin/sh|$HOME ~|"
+
+
+def test_the_builds_hooks_make_files_nginx_can_read(tmp_path):
+    # collectstatic (after_build) fills the release's static directory, which nginx serves.
+    before = os.umask(0o077)
+    try:
+        Hooks(hooks={"after_build": ["mkdir static && touch static/app.css"]}).run("after_build", str(tmp_path))
+        Hooks(hooks={"before_switch": ["touch app.db"]}).run("before_switch", str(tmp_path))
+    finally:
+        os.umask(before)
+    assert oct((tmp_path / "static" / "app.css").stat().st_mode & 0o777) == "0o644"
+    assert oct((tmp_path / "static").stat().st_mode & 0o777) == "0o755"
+    assert oct((tmp_path / "app.db").stat().st_mode & 0o777) == "0o640"

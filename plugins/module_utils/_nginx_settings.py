@@ -175,6 +175,11 @@ def _upstream_problems(settings, gunicorn):
         problems.append("nginx_upstream and nginx_upstream_servers are both set: one upstream or the servers of a balancer, not both")
     elif len(unique(servers)) < len(servers):
         problems.append("nginx_upstream_servers lists a server twice")
+    media = [str(location.get("path")) for location in settings["nginx_locations"] if location.get("type") == "media"]
+    if servers and media:
+        problems.append("nginx_locations has a media location ({0}), which a balancer (nginx_upstream_servers) cannot serve: the app writes"
+                        " its uploads on the app hosts, not here; keep uploads in storage every host reaches and serve them from there".format(
+                            ", ".join(media)))
     if as_bool(settings["_nginx_proxies"]) and not servers:
         if upstream and not matches(UPSTREAM, upstream):
             problems.append('nginx_upstream {0} is not "HOST:PORT" or "unix:/PATH"'.format(quoted(upstream)))

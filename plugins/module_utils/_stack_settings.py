@@ -29,6 +29,8 @@ DEBUG_VARIABLES = ("DEBUG", "APP_DEBUG", "FLASK_DEBUG", "DJANGO_DEBUG")
 FALSE_TEXTS = ("", "0", "false", "no", "off")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 LOOPBACK_NETWORKS = LOOPBACK + ("127.0.0.0/8", "::1/128")
+# Debian's nginx workers run as this user: the group of the media directory (gunicorn_media_group).
+NGINX_USER = "www-data"
 
 
 def composed_settings(given, unset, options):
@@ -99,6 +101,31 @@ def _balanced_problems(settings):
     return problems
 
 
+def _media_problems(settings, composition):
+    """A media location serves <nginx_root>/<app>/<env>/media: the directory the gunicorn role's
+    gunicorn_media makes there, on the same host, for nginx's www-data to read."""
+    paths = [location.get("path") for location in settings["nginx_locations"] if isinstance(location, dict) and location.get("type") == "media"]
+    if not paths:
+        return []
+    where = "nginx_locations has a media location ({0})".format(", ".join(map(str, paths)))
+    if composition == "balanced":
+        return [where + ", which the balanced composition cannot serve: nginx runs on the balancers, and the app writes its uploads on"
+                " each app host, out of their reach; keep uploads in storage every host reaches (object storage) and serve them from there,"
+                " or use the prod composition"]
+    if not as_bool(settings["gunicorn_media"]):
+        return [where + " but gunicorn_media is false: set gunicorn_media: true, so that the gunicorn role makes the media directory the app"
+                " writes and nginx reads"]
+    problems = []
+    nginx_root, gunicorn_root = (str(settings[name]).rstrip("/") or "/" for name in ("nginx_root", "gunicorn_root"))
+    if nginx_root != gunicorn_root:
+        problems.append(where + " serving {0}/<app>/<env>/media, but gunicorn_media makes {1}/<app>/<env>/media: set nginx_root and"
+                        " gunicorn_root alike".format(nginx_root, gunicorn_root))
+    if settings["gunicorn_media_group"] != NGINX_USER:
+        problems.append(where + ", but gunicorn_media_group is {0}, not {1}, the user nginx runs as: nginx could not read the uploads; leave"
+                        " gunicorn_media_group at {1}".format(quoted(settings["gunicorn_media_group"]), NGINX_USER))
+    return problems
+
+
 def _dev_problems(settings):
     if settings["nginx_allow"] or (as_bool(settings["stack_firewall"]) and settings["ufw_profile"] == "internal"):
         return []
@@ -123,7 +150,8 @@ def composition_problems(settings):
 def stack_problems(settings):
     """One message per problem of the composition: where the composition itself is wrong, only
     that; else the rules of the composition (prod's and, behind the tunnel, the tunnel's;
-    balanced's share prod's on debug, socket activation and the dev branch; dev's)."""
+    balanced's share prod's on debug, socket activation and the dev branch; dev's), then the
+    media location's, which every composition has."""
     problems = composition_problems(settings)
     if problems:
         return problems
@@ -136,4 +164,4 @@ def stack_problems(settings):
         problems += _balanced_problems(settings)
     if composition == "dev":
         problems += _dev_problems(settings)
-    return problems
+    return problems + _media_problems(settings, composition)

@@ -9,7 +9,8 @@ fails loudly when the repair cannot make it answer. Last, apps as others write t
 without $USER: one that redirects whatever is not forwarded as https, with a hook that prints what it
 sees of $HOME, ~ and $USER, and one that fails to import. Then the Django example deployed beside
 it behind nginx (django.yml): uploads through nginx, served by nginx, kept through a redeploy and a
-rollback.
+rollback. Last, the Flask app-factory example (factory.yml): its first deploy, SQLite in Flask's
+instance folder kept in shared/, `flask init-db` once, its data through a redeploy and a rollback.
 
 The first deploy is molecule's converge: the whole prod composition, run again by molecule's
 idempotence step. Each later phase is a session fixture that runs playbooks/deploy.yml once for all
@@ -1036,3 +1037,77 @@ def test_a_rolled_back_commit_is_put_back_on_purpose_and_loses_its_mark(inventor
     assert seen["serving"].get("commit") == commits["gunicorn-23.0.0"]
     assert commits["gunicorn-23.0.0"] not in marks_after[inventory_name]
     assert commits["unhealthy-in-service"] in marks_after[inventory_name]
+
+
+# The Flask app-factory example (factory.yml), last: its first deploy, a redeploy of a new commit and a rollback.
+FACTORY = "/srv/factory/prod"
+FACTORY_DB = f"{FACTORY}/shared/instance/guestbook.sqlite"
+FACTORY_CURL = "curl -sS --max-time 10 -k --resolve factory.test:443:127.0.0.1"
+
+
+def sign(each, message: str) -> int:
+    """Sign the guestbook through nginx as a browser's form would; the status of the answer (303 to the page)."""
+    answer = each.run(f"{FACTORY_CURL} -o /dev/null -w '%{{http_code}}' --data-urlencode message={shlex.quote(message)} https://factory.test/")
+    return int(answer.stdout or 0)
+
+
+def guestbook(all_hosts) -> dict[str, dict]:
+    """What each host shows: the page through nginx, the database file, the once-hooks record and what serves."""
+    seen = {}
+    for name, each in all_hosts.items():
+        database = each.file(FACTORY_DB)
+        seen[name] = {"page": each.run(f"{FACTORY_CURL} https://factory.test/").stdout,
+                      "db": (database.user, database.group, database.mode) if database.exists else None,
+                      "once": json.loads(each.file(f"{FACTORY}/once-hooks.json").content_string or "{}"),
+                      "instance": each.file(f"{FACTORY}/current/instance").linked_to,
+                      "current": each.file(f"{FACTORY}/current").linked_to,
+                      "www_data_reads": each.run(f"runuser -u www-data -- cat {FACTORY_DB} > /dev/null").rc == 0}
+    return seen
+
+
+def deploy_factory(all_hosts, *args: str, **extra_vars) -> tuple:
+    """factory.yml once for all hosts: its output, recap, then each host's guestbook."""
+    run, recap = run_playbook("factory.yml", *args, extra_vars=extra_vars or None)
+    return run.stdout + run.stderr, recap, guestbook(all_hosts)
+
+
+@pytest.fixture(scope="session")
+def factory_deploys(all_hosts, rolled_back_and_redeployed):
+    """The first deploy (every role) with a signature through nginx, a redeploy of a new commit (the deploy role) with
+    another, then a rollback to the first release."""
+    first = deploy_factory(all_hosts)
+    signed = {name: [sign(each, "signed on the first release")] for name, each in all_hosts.items()}
+    for each in all_hosts.values():
+        each.run(f"rm -rf /tmp/molecule-factory && git clone -q /srv/git/flask-factory.git /tmp/molecule-factory && cd /tmp/molecule-factory"
+                 f" && echo '# redeployed' >> README.md && {SAME_COMMIT} commit -qam redeploy && git push -q origin main")
+    redeployed = deploy_factory(all_hosts, *DEPLOY_ONLY)
+    for name, each in all_hosts.items():
+        signed[name].append(sign(each, "signed on the second release"))
+    rolled_back = deploy_factory(all_hosts, *DEPLOY_ONLY, deploy_rollback=True)
+    return first, redeployed, rolled_back, signed
+
+
+def test_the_factory_app_writes_and_reads_its_database_through_nginx(inventory_name, factory_deploys):
+    *deploys, signed = factory_deploys
+    for output, recap, dummy in deploys:
+        assert recap[inventory_name]["failed"] == 0, output[-3000:]
+    assert signed[inventory_name] == [303, 303]
+    page = deploys[-1][2][inventory_name]["page"]
+    assert "signed on the first release" in page and "signed on the second release" in page, page
+
+
+def test_the_factory_apps_instance_folder_lives_in_shared_and_is_the_apps_alone(inventory_name, factory_deploys):
+    seen = factory_deploys[0][2][inventory_name]
+    assert seen["instance"] == f"{FACTORY}/shared/instance"
+    assert seen["db"] == ("factory-prod", "factory-prod", 0o640)
+    assert seen["www_data_reads"] is False
+
+
+def test_init_db_ran_once_and_its_data_survives_a_redeploy_and_a_rollback(inventory_name, factory_deploys):
+    first, redeployed, rolled_back = (deploy[2][inventory_name] for deploy in factory_deploys[:3])
+    assert list(first["once"]) == ["init-db"]
+    assert first["once"]["init-db"]["release_id"] == os.path.basename(first["current"])
+    # init-db drops its table: had it run again, the first signature would be gone.
+    assert redeployed["once"] == rolled_back["once"] == first["once"]
+    assert redeployed["current"] != first["current"] and rolled_back["current"] == first["current"]
+    assert "signed on the first release" in redeployed["page"], redeployed["page"]

@@ -200,10 +200,10 @@ def test_shared_directory_linked_into_the_release_is_served(host):
     assert (status, body) == (200, "shared media\n")
 
 
-# Each location kind the role renders: static (alias), SPA (alias, try_files), proxy, proxy with an
-# address list, the ACME challenges (root) and the maintenance page (exact alias). canary.txt lies
-# beside staticfiles/ and frontend/dist/ (prepare.yml): one level up, where the alias trap leads.
-LOCATIONS = ["https://shop.test/static/", "https://shop.test/app/", "https://shop.test/", "https://shop.test/internal/",
+# Each location kind the role renders: static (alias), SPA (alias, try_files), media (alias), proxy, proxy
+# with an address list, the ACME challenges (root) and the maintenance page (exact alias). canary.txt
+# lies beside staticfiles/, frontend/dist/ and media/ (prepare.yml): one level up, where the alias trap leads.
+LOCATIONS = ["https://shop.test/static/", "https://shop.test/app/", "https://shop.test/uploads/", "https://shop.test/", "https://shop.test/internal/",
              "http://shop.test/.well-known/acme-challenge/", "https://shop.test/.stagecraft-maintenance.html/"]
 CLIMBS = ["{name}../canary.txt", "{path}../canary.txt", "{name}..%2fcanary.txt", "{name}%2e%2e/canary.txt", "{path}%2e%2e/canary.txt",
           "{path}%2e%2e%2fcanary.txt", "{path}..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
@@ -233,6 +233,21 @@ def test_symlink_in_a_release_to_a_file_of_another_owner_is_not_served(host):
     finally:
         host.run(f"rm -f {release}/staticfiles/leak {release}/media && mv {release}/media.away {release}/media")
     assert curl(host, "https://shop.test/media/hello.txt", "--cacert", TEST_CA)[0] == 200
+
+
+def test_an_upload_the_app_wrote_is_served_and_a_link_in_the_media_directory_is_not(host):
+    """The media location (gunicorn_media): what the app's user writes there, with the service's umask,
+    nginx serves as what it is; a link the app's user puts there leads nowhere; the secrets stay closed."""
+    media = "/srv/shop/prod/media"
+    host.check_output(f"runuser -u shop-prod -- sh -c 'umask 0027 && printf GIF89a-upload > {media}/pixel.gif && ln -sfn /etc/passwd {media}/passwd'")
+    try:
+        status, headers, body, dummy = curl(host, "https://shop.test/uploads/pixel.gif", "--cacert", TEST_CA)
+        link = curl(host, "https://shop.test/uploads/passwd", "--cacert", TEST_CA)
+    finally:
+        host.run(f"rm -f {media}/pixel.gif {media}/passwd")
+    assert (status, headers["content-type"], body) == (200, ["image/gif"], "GIF89a-upload")
+    assert link[0] in (403, 404) and "root:x:0:0" not in link[2], link
+    assert host.run("runuser -u www-data -- cat /etc/stagecraft/shop-prod/env").rc != 0
 
 
 # --- Proxy: WebSocket, limits, access --------------------------------------------------------

@@ -394,6 +394,8 @@ def test_the_legitimate_change_alone_would_change_the_host(stack):
     ("dev", "../../playbooks/prod.yml", {}, "this is the prod playbook, but the inventory gives"),
     ("prod", DEPLOY, {"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode"),
     ("prod", DEPLOY, {"stack_composition": "balanced", "deploy_maintenance": True}, "deploy_maintenance: the app hosts run no nginx"),
+    ("prod", DEPLOY, {"nginx_locations": [{"path": "/media/", "type": "media"}, {"path": "/"}]},
+     "nginx_locations has a media location (/media/) but gunicorn_media is false: set gunicorn_media: true"),
     # Each role's own rules, the last roles' first: they ran after the first roles changed the host.
     ("prod", DEPLOY, {"deploy_keep_releases": 0}, "deploy_keep_releases must be at least 1 (got 0)"),
     ("prod", DEPLOY, {"deploy_repo": "https://deployer:canary-password@git.example.com/shop.git"}, "deploy_repo carries credentials in its URL"),
@@ -405,7 +407,7 @@ def test_the_legitimate_change_alone_would_change_the_host(stack):
     ("prod", DEPLOY, {**TUNNEL, "cloudflared_token": "not-a-token"}, "cloudflared_token is not a tunnel token"),
     ("dev", DEPLOY, {"gunicorn_workers": 0}, "gunicorn_workers must be at least 1 (got 0)"),
 ], ids=["prod-selfsigned", "prod-plain-http", "prod-debug", "prod-dev-branch", "prod-public-app-port", "prod-no-socket-activation", "dev-open",
-        "wrong-playbook", "bad-role-variable", "balanced-maintenance",
+        "wrong-playbook", "bad-role-variable", "balanced-maintenance", "media-without-gunicorn-media",
         "deploy-keep-none", "deploy-repo-password", "deploy-repo-file-url", "deploy-repo-path-prod-playbook", "ufw-bad-port",
         "nginx-location-climbs", "cloudflared-bad-token", "gunicorn-no-workers"])
 def test_bad_input_with_a_legitimate_change_is_refused_before_anything_changes(stack, environment, playbook, extra_vars, message):

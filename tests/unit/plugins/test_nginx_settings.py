@@ -112,6 +112,9 @@ def test_a_provided_certificate_and_its_key_have_no_problem():
     ({"nginx_upstream_servers": ["10.0.0.2:8000"], "nginx_upstream": "127.0.0.1:8000"}, [
         "nginx_upstream and nginx_upstream_servers are both set: one upstream or the servers of a balancer, not both"]),
     ({"nginx_upstream_servers": ["10.0.0.2:8000", "10.0.0.2:8000"]}, ["nginx_upstream_servers lists a server twice"]),
+    ({"nginx_upstream_servers": ["10.0.0.2:8000"], "nginx_locations": [{"path": "/media/", "type": "media"}, {"path": "/"}]}, [
+        "nginx_locations has a media location (/media/), which a balancer (nginx_upstream_servers) cannot serve: the app writes its uploads on"
+        " the app hosts, not here; keep uploads in storage every host reaches and serve them from there"]),
     ({"nginx_upstream": "localhost"}, ['nginx_upstream "localhost" is not "HOST:PORT" or "unix:/PATH"']),
     ({"nginx_listen_addresses": ["localhost", "127.0.0.0/8", "127.0.0.1", "127.0.0.1"]}, [
         'nginx_listen_addresses: "localhost" is not an IPv4 or IPv6 address', 'nginx_listen_addresses: "127.0.0.0/8" is not an IPv4 or IPv6 address',

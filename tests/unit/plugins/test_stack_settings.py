@@ -74,6 +74,9 @@ def test_the_settings_are_the_roles_defaults_unless_set():
     ("balanced", {}),
     ("balanced", {"stack_firewall": False, "ufw_profile": "public", "nginx_tls_mode": "selfsigned"}),
     ("staging", {"stack_composition": "prod", "nginx_hsts_environments": ["staging"]}),
+    ("prod", {"gunicorn_media": True, "nginx_locations": [{"path": "/media/", "type": "media"}, {"path": "/"}]}),
+    ("dev", {"gunicorn_media": True, "gunicorn_root": "/opt/apps/", "nginx_root": "/opt/apps", "nginx_locations": [{"path": "/up/", "type": "media"}]}),
+    ("balanced", {"nginx_locations": [{"path": "/static/", "type": "static", "dir": "staticfiles"}]}),
 ])
 def test_compositions_as_the_inventories_write_them_have_no_problem(composition, changes):
     assert problems(settings(composition, **changes)) == []
@@ -124,6 +127,19 @@ def test_compositions_as_the_inventories_write_them_have_no_problem(composition,
         "dev is reachable only from allowed networks: set nginx_allow, or ufw_profile: internal with ufw_web_sources"]),
     ("dev", {"nginx_allow": [], "stack_firewall": False}, [
         "dev is reachable only from allowed networks: set nginx_allow, or ufw_profile: internal with ufw_web_sources"]),
+    ("prod", {"nginx_locations": [{"path": "/media/", "type": "media"}, {"path": "/"}]}, [
+        "nginx_locations has a media location (/media/) but gunicorn_media is false: set gunicorn_media: true, so that the gunicorn role makes"
+        " the media directory the app writes and nginx reads"]),
+    ("prod", {"gunicorn_media": True, "gunicorn_root": "/opt/apps", "gunicorn_media_group": "shop-prod",
+              "nginx_locations": [{"path": "/media/", "type": "media"}]}, [
+        "nginx_locations has a media location (/media/) serving /srv/<app>/<env>/media, but gunicorn_media makes /opt/apps/<app>/<env>/media:"
+        " set nginx_root and gunicorn_root alike",
+        'nginx_locations has a media location (/media/), but gunicorn_media_group is "shop-prod", not www-data, the user nginx runs as: nginx'
+        " could not read the uploads; leave gunicorn_media_group at www-data"]),
+    ("balanced", {"gunicorn_media": True, "nginx_locations": [{"path": "/media/", "type": "media"}, {"path": "/"}]}, [
+        "nginx_locations has a media location (/media/), which the balanced composition cannot serve: nginx runs on the balancers, and the app"
+        " writes its uploads on each app host, out of their reach; keep uploads in storage every host reaches (object storage) and serve them"
+        " from there, or use the prod composition"]),
 ])
 def test_each_problem_is_named(composition, changes, expected):
     assert problems(settings(composition, **changes)) == expected

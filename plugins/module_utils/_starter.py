@@ -10,8 +10,9 @@ inventories/<app>-<env>/ for the dev or prod composition, with a framework's usu
 user edits a working file rather than assembling one.
 
 `answers`: app, env (dev or prod), repo, host, domain, framework (flask, django, fastapi), module
-(gunicorn's `module:callable`; empty for the framework's usual one) and email (Let's Encrypt's
-account, prod only). The vault (the app's secret key) is written by the playbook, encrypted.
+(gunicorn's `module:callable`; empty for the framework's usual one), tls (prod's certificate: acme,
+Let's Encrypt, or selfsigned, for a trial host without a DNS name; dev's is always self-signed) and
+email (Let's Encrypt's account, prod with acme only). The vault (the app's secret key) is written by the playbook, encrypted.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ FRAMEWORKS = {
     },
 }
 ENVIRONMENTS = ("dev", "prod")
+TLS_MODES = ("acme", "selfsigned")
 MODULE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(.*\))?")
 DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
@@ -67,7 +69,7 @@ def starter_problems(answers):
     missing = [name for name in ("app", "repo", "host", "domain") if not answers.get(name)]
     if missing:
         return ["not given: {0} (asked for when the playbook runs in a terminal, else -e starter_<name>=...)".format(", ".join(missing))]
-    answers = dict(answers, module=answers.get("module") or "", email=answers.get("email") or "")
+    answers = dict(answers, module=answers.get("module") or "", email=answers.get("email") or "", tls=answers.get("tls") or "acme")
     problems = []
     if not matches(APP_NAME, answers["app"]):
         problems.append('app {0} is not valid: lowercase letters, digits, "_" and "-", starting with a letter'.format(quoted(answers["app"])))
@@ -86,7 +88,9 @@ def starter_problems(answers):
         problems.append("domain {0} is not a DNS name such as shop.example.com".format(quoted(answers["domain"])))
     if answers["module"] and not matches(MODULE, answers["module"]):
         problems.append('module {0} is not "package.module:callable"'.format(quoted(answers["module"])))
-    if answers["env"] == "prod" and not matches(EMAIL, answers["email"]):
+    if answers["tls"] not in TLS_MODES:
+        problems.append("tls {0} is not acme (Let's Encrypt) or selfsigned (a trial host without a DNS name)".format(quoted(answers["tls"])))
+    elif answers["env"] == "prod" and answers["tls"] == "acme" and not matches(EMAIL, answers["email"]):
         problems.append("email {0} is not an address: Let's Encrypt's account for the prod certificate".format(quoted(answers["email"])))
     return problems
 
@@ -128,9 +132,13 @@ def _main_yml(answers):
         "",
         "nginx_server_names: " + _yaml([answers["domain"]]),
     ]
-    if prod:
+    if prod and (answers.get("tls") or "acme") == "acme":
         lines += ["# Let's Encrypt (HTTP-01: the name must point at the host and port 80 be open), renewed by a timer.",
                   "nginx_tls_mode: acme", "nginx_acme_email: " + _yaml(answers["email"]), "nginx_acme_terms_agreed: true"]
+    elif prod:
+        lines += ["# Self-signed, for a trial host without a DNS name (browsers warn once); prod's rules allow it only",
+                  "# when told. With a DNS name pointing at the host: nginx_tls_mode: acme and nginx_acme_email.",
+                  "nginx_tls_mode: selfsigned", "stack_prod_allow: [selfsigned]"]
     else:
         lines += ["# Self-signed: browsers warn once. dev answers only the networks you reach it from: put yours here.",
                   "nginx_tls_mode: selfsigned", "nginx_allow: " + _yaml(list(PRIVATE_NETWORKS))]

@@ -86,6 +86,8 @@ def test_an_inventory_that_exists_is_never_overwritten(tmp_path):
     ({"module": "app"}, 'module "app" is not "package.module:callable"'),
     ({"repo": "github.com/example/shop"}, "is not a git URL"),
     ({"host": "-x"}, 'host "-x" is not a host name or address'),
+    ({"tls": "letsencrypt"}, 'tls "letsencrypt" is not acme (Let\'s Encrypt) or selfsigned'),
+    ({"email": ""}, "is not an address: Let's Encrypt's account"),
 ])
 def test_each_problem_names_the_answer(changes, expected):
     assert any(expected in problem for problem in starter_problems(ANSWERS | changes)), starter_problems(ANSWERS | changes)
@@ -110,9 +112,19 @@ def test_django_settings_get_a_writable_data_directory():
 
 def test_a_trial_host_on_loopback_without_dns_passes_the_checks_as_the_readme_says(tmp_path):
     """A host reached through a forwarded port on 127.0.0.1 (a VM, a container) with no DNS name:
-    README step 2's self-signed certificate for prod; hosts.yml shows where the SSH user and port go."""
-    readme = (ROOT / "README.md").read_text()
-    assert "`nginx_tls_mode: selfsigned` with `stack_prod_allow: [selfsigned]`, and remove the\n   `nginx_acme_*` lines" in readme
+    README step 2's self-signed certificate for prod, by the starter's answer or by hand; hosts.yml
+    shows where the SSH user and port go."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert ("answer the starter's certificate question with `selfsigned`, or set `nginx_tls_mode: selfsigned` with"
+            " `stack_prod_allow: [selfsigned]` and remove the `nginx_acme_*` lines") in readme
+    by_answer = tmp_path / "answered"
+    written = starter(by_answer, ANSWERS | {"tls": "selfsigned", "email": ""})
+    assert written.returncode == 0, written.stdout[-3000:]
+    settings = yaml.safe_load((by_answer / "group_vars/webapp/main.yml").read_text())
+    assert settings["nginx_tls_mode"] == "selfsigned" and settings["stack_prod_allow"] == ["selfsigned"]
+    assert not [name for name in settings if name.startswith("nginx_acme_")]
+    checked = check(tmp_path, by_answer)
+    assert checked.returncode == 0, checked.stdout[-3000:]
     target = tmp_path / "shop-prod"
     written = starter(target, ANSWERS | {"framework": "django", "host": "127.0.0.1", "repo": "file:///srv/git/shop.git"})
     assert written.returncode == 0, written.stdout[-3000:]

@@ -55,9 +55,9 @@ def path_problem(path, what):
     return None
 
 
-def overlap_problems(databases, dirs):
-    """A database inside a snapshot directory would be copied twice, once inconsistently: each such pair."""
-    return ["snapshot database {0} lies inside snapshot directory {1}; name one of them".format(json.dumps(database), json.dumps(directory))
+def overlap_problems(databases, dirs, names=("snapshot database", "snapshot directory")):
+    """A database inside a snapshot directory would be copied twice, once inconsistently: each such pair, said with `names`."""
+    return ["{0} {1} lies inside {2} {3}; name one of them".format(names[0], json.dumps(database), names[1], json.dumps(directory))
             for database in databases for directory in dirs if (database + "/").startswith(directory.rstrip("/") + "/")]
 
 

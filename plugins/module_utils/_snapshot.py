@@ -118,6 +118,25 @@ def size_problem(items, max_bytes):
             "less".format(total, held, max_bytes))
 
 
+def plan(base, databases, dirs, max_bytes):
+    """What a snapshot would hold (measure()), or why it is refused: overlapping or hostile paths, more than `max_bytes`."""
+    problems = overlap_problems(databases, dirs)
+    if problems:
+        raise DeployError("; ".join(problems))
+    items = measure(os.path.join(base, "shared"), databases, dirs)
+    problem = size_problem(items, max_bytes)
+    if problem:
+        raise DeployError(problem, details={"snapshot": items})
+    return items
+
+
+def summary(manifest):
+    """A snapshot as listings show it: its release, time, size, what it holds and all that in one line (`summary`)."""
+    holds = describe(manifest)
+    return {"release_id": manifest["release_id"], "taken": manifest["taken"], "bytes": manifest["bytes"], "holds": holds,
+            "summary": "{0} taken {1}: {2}".format(manifest["release_id"], manifest["taken"], holds)}
+
+
 def _copy_database(source, destination):
     """SQLite's online backup: one step under a read lock, so the copy is one consistent state while the app writes."""
     with contextlib.closing(sqlite3.connect(source, timeout=30)) as src, contextlib.closing(sqlite3.connect(destination)) as dst:
@@ -201,13 +220,7 @@ def take(base, release_id, databases, dirs, max_bytes, now=None, clock=time.mono
     """
     started = clock()
     shared_dir = os.path.join(base, "shared")
-    problems = overlap_problems(databases, dirs)
-    if problems:
-        raise DeployError("; ".join(problems))
-    items = measure(shared_dir, databases, dirs)
-    problem = size_problem(items, max_bytes)
-    if problem:
-        raise DeployError(problem, details={"snapshot": items})
+    items = plan(base, databases, dirs, max_bytes)
     staging = tempfile.mkdtemp(prefix=TAKING_PREFIX + release_id + "-", dir=_make_snapshots_dir(base))
     try:
         for item in items:
@@ -282,18 +295,41 @@ def _newest_change(path):
 
 def written_since(base, manifest):
     """The snapshot's paths whose live data changed after it was taken (by modification time): what a restore loses."""
-    taken = datetime.datetime.strptime(manifest["taken"], TIME_FORMAT).replace(tzinfo=datetime.timezone.utc).timestamp()
+    taken = _taken_seconds(manifest)
     shared_dir = os.path.join(base, "shared")
     # The manifest's time is to the second: anything in its second counts as written since.
     return [item["path"] for item in manifest["items"] if _newest_change(_inside(shared_dir, item["path"], "snapshot " + item["kind"])) >= int(taken)]
 
 
-def loss_sentence(manifest, changed):
-    """What a restore of `manifest` loses, said before and after it."""
+def rewritten_in_place(base, manifest):
+    """{directory: count} of the snapshot's files modified after it was taken: hard-linked files the app rewrote in place,
+    whose snapshot copy changed with them (a restore cannot give their old content back)."""
+    taken = int(_taken_seconds(manifest))
+    counts = {}
+    for item in manifest["items"]:
+        tree = os.path.join(snapshot_dir(base, manifest["release_id"]), "shared", item["path"])
+        if item["kind"] == "directory" and item.get("linked") and os.path.isdir(tree):
+            count = sum(1 for root, _dirs, names in os.walk(tree) for name in names
+                        if stat.S_ISREG(os.lstat(os.path.join(root, name)).st_mode) and os.lstat(os.path.join(root, name)).st_mtime >= taken)
+            if count:
+                counts[item["path"]] = count
+    return counts
+
+
+def loss_sentence(manifest, changed, rewritten=None):
+    """What a restore of `manifest` loses, said before and after it; `rewritten` as rewritten_in_place() counts them."""
     paths = ", ".join(item["path"] for item in manifest["items"])
     if changed:
-        return "data written to {0} since {1} is lost (changed since the snapshot: {2})".format(paths, manifest["taken"], ", ".join(changed))
-    return "data written to {0} since {1} is lost (none of them changed since the snapshot)".format(paths, manifest["taken"])
+        sentence = "data written to {0} since {1} is lost (changed since the snapshot: {2})".format(paths, manifest["taken"], ", ".join(changed))
+    else:
+        sentence = "data written to {0} since {1} is lost (none of them changed since the snapshot)".format(paths, manifest["taken"])
+    for path, count in sorted((rewritten or {}).items()):
+        sentence += "; {0} file(s) of {1} were rewritten in place since the snapshot and keep their new content (hard links)".format(count, path)
+    return sentence
+
+
+def _taken_seconds(manifest):
+    return datetime.datetime.strptime(manifest["taken"], TIME_FORMAT).replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def _restore_database(source, live):
@@ -317,7 +353,7 @@ def restore(base, release_id):
     if manifest is None:
         raise DeployError("release {0} has no snapshot to restore in {1}".format(release_id, os.path.join(base, SNAPSHOTS)),
                           details={"release_id": release_id})
-    changed = written_since(base, manifest)
+    changed, rewritten = written_since(base, manifest), rewritten_in_place(base, manifest)
     shared_dir = os.path.join(base, "shared")
     restored, left = [], []
     for item in manifest["items"]:
@@ -334,7 +370,7 @@ def restore(base, release_id):
             _replace_dir(os.path.join(staged, "tree"), live)
             os.rmdir(staged)
         restored.append(item["path"])
-    return {"manifest": manifest, "written_since": changed, "lost": loss_sentence(manifest, changed), "restored": restored, "left": left}
+    return {"manifest": manifest, "written_since": changed, "lost": loss_sentence(manifest, changed, rewritten), "restored": restored, "left": left}
 
 
 def prune_plan(base, keep_release_ids):

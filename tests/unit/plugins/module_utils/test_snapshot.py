@@ -22,6 +22,11 @@ def base(tmp_path):
     (tmp_path / "shared" / "media" / "photos" / "a.jpg").write_bytes(b"x" * 1000)
     (tmp_path / "shared" / "media" / "notes.txt").write_text("first\n")
     make_database(tmp_path / "shared" / "db.sqlite3", rows=["before"])
+    # Written a day before the snapshot, as an app's data mostly is.
+    a_day_ago = datetime.datetime.now().timestamp() - 86400
+    for root, dirs, names in os.walk(str(tmp_path / "shared")):
+        for name in dirs + names:
+            os.utime(os.path.join(root, name), (a_day_ago, a_day_ago))
     return tmp_path
 
 
@@ -122,7 +127,7 @@ def test_a_snapshot_above_the_bound_is_refused_before_anything_is_copied(base):
 
 
 def test_restore_puts_data_back_and_says_what_is_lost(base):
-    take(base, now=datetime.datetime(2026, 1, 6, 9, 15, tzinfo=datetime.timezone.utc))
+    manifest = take(base)
     # What the new release did after the snapshot: a column, a row, an upload, a removed file.
     with contextlib.closing(sqlite3.connect(str(base / "shared" / "db.sqlite3"))) as db:
         db.execute("ALTER TABLE item ADD COLUMN price INTEGER")
@@ -141,8 +146,8 @@ def test_restore_puts_data_back_and_says_what_is_lost(base):
     assert sorted(os.listdir(str(base / "shared" / "media"))) == ["notes.txt", "photos"]
     assert (base / "shared" / "media" / "notes.txt").read_text() == "first\n"
     assert result["restored"] == ["db.sqlite3", "media"]
-    assert result["lost"] == ("data written to db.sqlite3, media since 2026-01-06T09:15:00Z is lost "
-                              "(changed since the snapshot: db.sqlite3, media)")
+    assert result["lost"] == ("data written to db.sqlite3, media since {0} is lost "
+                              "(changed since the snapshot: db.sqlite3, media)".format(manifest["taken"]))
     assert sorted(os.listdir(str(base / "shared"))) == ["db.sqlite3", "media"]
     # The snapshot stays whole: it can be restored again.
     (base / "shared" / "media" / "late.txt").write_text("late")
@@ -223,3 +228,11 @@ def test_prune_removes_snapshots_of_releases_no_longer_kept_and_leftovers(base):
     assert [manifest["release_id"] for manifest in _snapshot.list_snapshots(str(base))] == ["r2", "r3"]
     # The live data the snapshots linked to is untouched.
     assert (base / "shared" / "media" / "photos" / "a.jpg").read_bytes() == b"x" * 1000
+
+
+def test_a_restore_names_hard_linked_files_the_app_rewrote_in_place(base):
+    take(base)
+    with open(str(base / "shared" / "media" / "notes.txt"), "a") as handle:
+        handle.write("appended in place\n")
+    result = _snapshot.restore(str(base), RELEASE)
+    assert result["lost"].endswith("; 1 file(s) of media were rewritten in place since the snapshot and keep their new content (hard links)")

@@ -50,7 +50,7 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 def path_problem(path, what):
     """Why `path` cannot name something inside shared/ (absolute, `..`, not normalised), or None."""
     text = str(path)
-    if not text or os.path.isabs(text) or os.path.normpath(text) != text.rstrip("/") or text.split("/")[0] in ("..", ".") or "/../" in text:
+    if not text or os.path.isabs(text) or os.path.normpath(text) != text.rstrip("/") or text.split("/", maxsplit=1)[0] in ("..", "."):
         return "{0} {1} must be a relative path inside shared/, without '..'".format(what, json.dumps(text))
     return None
 

@@ -47,8 +47,8 @@ BRANCHES = {
     **{f"gunicorn-{version}": ("deps", [("requirements.txt", "gunicorn==27.0.1\n", f"gunicorn=={version}\n")])
        for version in ("21.2.0", "23.0.0", "20.1.0")},
     # An app with a SQLite database in shared/data, migrated before the switch (app.migrate()), then a release whose
-    # migration adds a column.
-    "data-v1": ("deps", [
+    # migration adds a column. On gunicorn 23, whose venv the phase before left: neither builds one.
+    "data-v1": ("gunicorn-23.0.0", [
         ("app.py", "import os\n", "import os\nimport sqlite3\n"),
         ("app.py", 'if __name__ == "__main__":', 'DATABASE = HERE / "data" / "app.db"\n\n\ndef migrate():\n'
          '    with sqlite3.connect(DATABASE) as db:\n        db.execute("CREATE TABLE IF NOT EXISTS item (name TEXT)")\n\n\n'

@@ -1060,6 +1060,8 @@ def items(each) -> dict:
 @pytest.fixture(scope="session")
 def data_rolled_back(all_hosts, rolled_back_and_redeployed):
     """data-v1 deployed, a row written, data-v2 (its migration adds a column) deployed, a row written; then the rollbacks."""
+    for each in all_hosts.values():
+        assert each.run(f"rm -rf {BASE}/shared/data").rc == 0  # the phase's own data, whatever ran before
     phase(all_hosts, **(DATA | {"deploy_version": "data-v1"}))
     for each in all_hosts.values():
         write_item(each, "before")

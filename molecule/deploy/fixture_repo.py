@@ -46,6 +46,23 @@ BRANCHES = {
     # Apps pin older gunicorns: the oldest supported, the last without the control socket, and one too old.
     **{f"gunicorn-{version}": ("deps", [("requirements.txt", "gunicorn==27.0.1\n", f"gunicorn=={version}\n")])
        for version in ("21.2.0", "23.0.0", "20.1.0")},
+    # An app with a SQLite database in shared/data, migrated before the switch (app.migrate()), then a release whose
+    # migration adds a column. On gunicorn 23, whose venv the phase before left: neither builds one.
+    "data-v1": ("gunicorn-23.0.0", [
+        ("app.py", "import os\n", "import os\nimport sqlite3\n"),
+        ("app.py", 'if __name__ == "__main__":', 'DATABASE = HERE / "data" / "app.db"\n\n\ndef migrate():\n'
+         '    with sqlite3.connect(DATABASE) as db:\n        db.execute("CREATE TABLE IF NOT EXISTS item (name TEXT)")\n\n\n'
+         '@app.get("/items")\ndef items():\n    with sqlite3.connect(DATABASE) as db:\n'
+         '        cursor = db.execute("SELECT * FROM item ORDER BY rowid")\n'
+         '        return jsonify(columns=[column[0] for column in cursor.description], rows=cursor.fetchall())\n\n\n'
+         'if __name__ == "__main__":'),
+    ]),
+    "data-v2": ("data-v1", [
+        ("app.py", '        db.execute("CREATE TABLE IF NOT EXISTS item (name TEXT)")\n',
+         '        db.execute("CREATE TABLE IF NOT EXISTS item (name TEXT)")\n'
+         '        if "price" not in [column[1] for column in db.execute("PRAGMA table_info(item)")]:\n'
+         '            db.execute("ALTER TABLE item ADD COLUMN price INTEGER")\n'),
+    ]),
 }
 
 

@@ -201,6 +201,52 @@ options:
     default: {}
 """
 
+    # The snapshot of the app's data (plugins/module_utils/_snapshot.py).
+    SNAPSHOT = r"""
+options:
+  snapshot_databases:
+    description:
+      - SQLite databases, relative to C(<path>/shared/), copied with SQLite's online backup API (consistent while the app
+        writes) into C(<path>/snapshots/<release id>/) before a new release's first hook stage that may change data
+        (O(snapshot_before)); the snapshot is pruned with its release.
+      - Paths must stay inside C(shared/); an absolute path, C(..) or a symbolic link leading out fails the task.
+      - Nothing is snapshotted while this and O(snapshot_dirs) are empty.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
+  snapshot_dirs:
+    description:
+      - Directories relative to C(<path>/shared/) the snapshot holds, hard-linked where the filesystem allows, else copied.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
+  snapshot_max_bytes:
+    description: The most bytes a snapshot may hold; a larger one fails the task before any hook runs.
+    type: int
+    default: 1073741824
+    version_added: 0.3.0
+  snapshot_before:
+    description:
+      - The first hook stage that may change data. C(before_build) and C(after_build) take the snapshot before the build step,
+        C(before_switch) and C(after_switch) before the activate step.
+    type: str
+    choices: [before_build, after_build, before_switch, after_switch]
+    default: before_switch
+    version_added: 0.3.0
+  restore_data:
+    description:
+      - With O(rollback), put the snapshot of the release being left (taken before it was switched in) back into C(shared/)
+        before switching, databases through the backup API and directories replaced by a rename. A warning says which data
+        written since the snapshot is lost.
+      - Fails before anything changes when there is no release to roll back to or the release being left has no snapshot.
+      - Without it, a rollback from a release that has a snapshot warns that the data stays as it is and that the snapshot exists.
+    type: bool
+    default: false
+    version_added: 0.3.0
+"""
+
     HEALTH = r"""
 options:
   rollback:

@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._once import once_hook_problems
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import app_and_env_problems, as_bool, as_float, as_int, matches, quoted, unique
+from ansible_collections.stagecraft.webapp.plugins.module_utils._snapshot import STAGES, overlap_problems, path_problem
 
 HOOK_PHASES = ("before_build", "after_build", "before_switch", "after_switch")
 # A URL with "user:password@" (a scheme git knows, such as https:// or git+ssh://).
@@ -83,6 +84,22 @@ def _access_problems(settings):
     return problems
 
 
+def _snapshot_problems(settings):
+    """The snapshot's paths stay inside shared/ and do not overlap; a restore belongs to a rollback."""
+    databases, dirs = settings["deploy_snapshot_databases"], settings["deploy_snapshot_dirs"]
+    problems = [problem for name, paths in (("deploy_snapshot_databases", databases), ("deploy_snapshot_dirs", dirs))
+                for problem in (path_problem(path, name + " item") for path in paths) if problem]
+    problems += overlap_problems(databases, dirs, names=("deploy_snapshot_databases item", "deploy_snapshot_dirs item"))
+    if as_int(settings["deploy_snapshot_max_bytes"]) < 1:
+        problems.append("deploy_snapshot_max_bytes must be at least 1 (got {0})".format(quoted(settings["deploy_snapshot_max_bytes"])))
+    if settings["deploy_snapshot_before"] not in STAGES:
+        problems.append("deploy_snapshot_before {0} is no hook stage; the stages are {1}".format(quoted(settings["deploy_snapshot_before"]),
+                                                                                                 ", ".join(STAGES)))
+    if as_bool(settings["deploy_restore_data"]) and not as_bool(settings["deploy_rollback"]):
+        problems.append("deploy_restore_data needs deploy_rollback: true (playbooks/rollback.yml -e restore_data=true)")
+    return problems
+
+
 def _balancer_problems(settings):
     problems = []
     balancers, member = settings["deploy_balancers"], settings["deploy_balancer_member"]
@@ -96,4 +113,5 @@ def _balancer_problems(settings):
 
 def settings_problems(settings):
     """One message per problem of the deploy role's `settings`, each naming the variable at fault."""
-    return _name_problems(settings) + _source_problems(settings) + _number_problems(settings) + _access_problems(settings) + _balancer_problems(settings)
+    return (_name_problems(settings) + _source_problems(settings) + _number_problems(settings) + _access_problems(settings) + _snapshot_problems(settings)
+            + _balancer_problems(settings))

@@ -36,6 +36,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import re
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
+from ansible_collections.stagecraft.webapp.plugins.module_utils._snapshot import list_snapshots, summary
 
 SYSTEMD_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID")
 ENABLED_STATES = ("enabled", "enabled-runtime")
@@ -57,7 +58,8 @@ def _utc_text(moment):
 
 
 def deploy_state(base, records=10):
-    """The releases (oldest first), `current`, the rollback target ("" for none), the lock holder and the last deploys."""
+    """The releases (oldest first), `current`, the rollback target ("" for none), the lock holder, the last deploys, the rollback
+    marks and the data's snapshots (oldest release first)."""
     releases_dir = os.path.join(base, "releases")
     releases = list_releases(releases_dir)
     current_id = current_release(os.path.join(base, "current"), releases_dir)
@@ -67,7 +69,7 @@ def deploy_state(base, records=10):
         target = ""
     return {"current": current_id or "", "rollback_target": target, "releases": [release.as_dict() for release in releases],
             "lock": read_lock(os.path.join(base, "deploy.lock")), "deploys": read_last(os.path.join(base, "deploys.jsonl"), records),
-            "rolled_back": rolled_back_commits(base)}
+            "rolled_back": rolled_back_commits(base), "snapshots": [summary(manifest) for manifest in list_snapshots(base)]}
 
 
 def rolled_back_commits(base):
@@ -78,7 +80,8 @@ def rolled_back_commits(base):
 
 
 def release_status(base):
-    """current, its commit ("" when unknown), rollback target, the last deploy record entry (or None) and the lock holder (or None)."""
+    """current, its commit ("" when unknown), rollback target, the last deploy record entry (or None), the lock holder (or None),
+    the rollback marks and the snapshots."""
     state = deploy_state(base, records=1)
     commit = next((release["commit"] for release in state["releases"] if release["release_id"] == state["current"]), None)
     last = state["deploys"][-1] if state["deploys"] else None
@@ -89,6 +92,7 @@ def release_status(base):
         "last_deploy": None if last is None else dict((field, last.get(field)) for field in FIELDS),
         "lock": state["lock"],
         "rolled_back": state["rolled_back"],
+        "snapshots": state["snapshots"],
     }
 
 

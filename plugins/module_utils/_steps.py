@@ -24,7 +24,7 @@ import shutil
 import signal
 import time
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock
+from ansible_collections.stagecraft.webapp.plugins.module_utils import _lock, _snapshot
 from ansible_collections.stagecraft.webapp.plugins.module_utils._activate import Activator, Health, ServiceRecord, Systemd
 from ansible_collections.stagecraft.webapp.plugins.module_utils._build import Builder, unused_node_modules, unused_venvs
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import (
@@ -36,7 +36,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._once import Onc
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry, read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
     GitAuth, GitMirror, chown_tree, create_release, find_release, read_marker, release_id as make_release_id, shared_links, utc_timestamp)
-from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, prune, prune_plan
+from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, prune, prune_plan, rollback_target
 
 Call = collections.namedtuple("Call", ["params", "check_mode", "run_command"])
 
@@ -84,6 +84,14 @@ HEALTH_SPEC = dict(
     health_scheme=dict(type="str", default="http", choices=["http", "https"]),
     health_headers=dict(type="dict", default={}),
     health_timeout=dict(type="float", default=60),
+)
+# Snapshots of the app's data (doc fragment stagecraft.webapp.deploy.snapshot): the deploy module's.
+SNAPSHOT_SPEC = dict(
+    snapshot_databases=dict(type="list", elements="str", default=[]),
+    snapshot_dirs=dict(type="list", elements="str", default=[]),
+    snapshot_max_bytes=dict(type="int", default=1073741824),
+    snapshot_before=dict(type="str", default="before_switch", choices=list(_snapshot.STAGES)),
+    restore_data=dict(type="bool", default=False),
 )
 OUTCOMES = ["success", "unchanged", "failed", "rolled_back", "interrupted"]
 PHASES = ["all", "build", "activate"]
@@ -375,14 +383,75 @@ def prune_releases(call):
     plan = prune_plan(releases_dir, call.params["keep"], _current_id(base), call.params["protect"])
     kept = [{"path": os.path.join(releases_dir, release_id)} for release_id in plan.keep]
     venvs, node_modules = unused_venvs(base, kept), unused_node_modules(base, kept)
+    # A snapshot goes with its release; those of releases left alone (unknown ones) stay.
+    snapshots, snapshot_leftovers = _snapshot.prune_plan(base, plan.keep + plan.unknown)
     if not call.check_mode:
         prune(releases_dir, plan)
         for directory, names in (("venvs", venvs), ("node_modules", node_modules)):
             for name in names:
                 shutil.rmtree(os.path.join(base, directory, name))
-    return {"changed": plan.changed or bool(venvs) or bool(node_modules), "kept": plan.keep, "removed": plan.remove, "removed_venvs": venvs,
-            "removed_node_modules": node_modules, "leftovers": plan.leftovers, "unknown": plan.unknown,
+        _snapshot.prune(base, snapshots, snapshot_leftovers)
+    changed = plan.changed or bool(venvs) or bool(node_modules) or bool(snapshots) or bool(snapshot_leftovers)
+    return {"changed": changed, "kept": plan.keep, "removed": plan.remove, "removed_venvs": venvs,
+            "removed_node_modules": node_modules, "removed_snapshots": snapshots, "leftovers": plan.leftovers, "unknown": plan.unknown,
             "diff": {"before": {"releases": plan.keep + plan.remove, "venvs": venvs}, "after": {"releases": plan.keep, "venvs": []}}}
+
+
+# ---------------------------------------------------------------------------------------------
+# The app's data: snapshot before a release's first data-changing hook, restore on a rollback
+# ---------------------------------------------------------------------------------------------
+
+
+def snapshot(call):
+    """Snapshot the configured databases and shared directories for the release about to come in (see _snapshot)."""
+    params = call.params
+    args = (params["path"], params["snapshot_databases"], params["snapshot_dirs"], params["snapshot_max_bytes"])
+    if call.check_mode:
+        items = _snapshot.plan(*args)
+        return {"changed": True, "release_id": params["release_id"], "bytes": sum(item["bytes"] for item in items), "items": items,
+                "diff": {"before": {}, "after": {"snapshot": params["release_id"]}}}
+    manifest = _snapshot.take(args[0], params["release_id"], *args[1:])
+    return dict(manifest, changed=True, holds=_snapshot.describe(manifest), diff={"before": {}, "after": {"snapshot": params["release_id"]}})
+
+
+def restore_data(call):
+    """A rollback's restore: the snapshot of the release being left (taken before it came in) back into shared/.
+
+    Refused before anything changes when there is nothing to roll back to or the release has no snapshot.
+    Its warning says what data written since the snapshot is lost.
+    """
+    params = call.params
+    base = params["path"]
+    releases_dir = os.path.join(base, "releases")
+    leaving = _current_id(base)
+    target = rollback_target(list_releases(releases_dir), leaving or None, params["release_id"] or None).release_id
+    manifest = _snapshot.read_manifest(base, leaving) if leaving else None
+    if manifest is None:
+        raise DeployError("cannot restore data: release {0}, which the rollback leaves, has no snapshot in {1} (restore_data needs "
+                          "deploy_snapshot_databases or deploy_snapshot_dirs when that release was deployed); nothing was changed".format(
+                              leaving or "(none)", os.path.join(base, _snapshot.SNAPSHOTS)), details={"release_id": leaving, "refused": True})
+    result = {"changed": True, "release_id": leaving, "rollback_to": target, "taken": manifest["taken"], "holds": _snapshot.describe(manifest),
+              "diff": {"before": {"data": "as now"}, "after": {"data": "snapshot of {0} ({1})".format(leaving, manifest["taken"])}}}
+    if call.check_mode:
+        lost = _snapshot.loss_sentence(manifest, _snapshot.written_since(base, manifest), _snapshot.rewritten_in_place(base, manifest))
+        return dict(result, lost=lost, written_since=[], restored=[], left=[],
+                    warnings=["would restore the snapshot taken {0} before release {1} was switched in ({2}): {3}".format(
+                        manifest["taken"], leaving, result["holds"], lost)])
+    restored = _snapshot.restore(base, leaving)
+    left = "; left as they are (absent from the snapshot): {0}".format(", ".join(restored["left"])) if restored["left"] else ""
+    return dict(result, lost=restored["lost"], written_since=restored["written_since"], restored=restored["restored"], left=restored["left"],
+                warnings=["restored the snapshot taken {0} before release {1} was switched in ({2}): {3}{4}".format(
+                    manifest["taken"], leaving, result["holds"], restored["lost"], left)])
+
+
+def kept_data_warning(base, leaving):
+    """What a rollback without restore_data says when the release it leaves has a snapshot; None when it has none."""
+    manifest = _snapshot.read_manifest(base, leaving) if leaving else None
+    if manifest is None:
+        return None
+    return ("data written since release {0} was switched in stays as it is; its snapshot, taken {1} before the switch ({2}), exists in {3}: "
+            "playbooks/rollback.yml -e restore_data=true restores it during a rollback".format(
+                leaving, manifest["taken"], _snapshot.describe(manifest), _snapshot.snapshot_dir(base, leaving)))
 
 
 def record(call):
@@ -458,6 +527,9 @@ class Deploy:
         except DeployError as exc:
             self._record_failure(exc)
             self._give_lock_back()
+            restored = self.steps.get("restore") if self.step != "restore" and not self.call.check_mode else None
+            if restored:
+                exc.message += "; the data had been restored to the snapshot of {0} ({1}) before this failure".format(restored["release_id"], restored["taken"])
             raise DeployError("{0} step: {1}".format(self.step, exc.message), details=dict(
                 exc.details, step=self.step, recorded=not self.call.check_mode and not exc.details.get("refused"),
                 lock_taken_over=self.steps["lock"]["taken_over"], warnings=self.warnings))
@@ -517,9 +589,16 @@ class Deploy:
             if not self.call.check_mode:
                 # What an interrupted run was deploying, for the record the next run writes.
                 self._note_in_lock(release_id=release_id, commit=made["commit"])
+            self._snapshot_before("build", release_id)
             self.run_step("build", build, release_id=release_id)
         if phase == "build":
             return self._result()
+        self._snapshot_before("activate", release_id)
+        if params["rollback"] and params["restore_data"]:
+            self.run_step("restore", restore_data)
+        elif params["rollback"]:
+            kept = kept_data_warning(params["path"], self.previous_id)
+            self.warnings += [kept] if kept else []
         active = self.run_step("activate", activate, release_id=release_id)
         self._note_rollback_marks(active)
         self.run_step("prune", prune_releases, protect=[active["release_id"]] if active["release_id"] else [])
@@ -529,6 +608,14 @@ class Deploy:
             self.run_step("record", record, **self._entry("rolled_back" if params["rollback"] else "success", active.get("commit", ""),
                                                           active["release_id"]))
         return self._result()
+
+    def _snapshot_before(self, step, release_id):
+        """The data's snapshot, before the step that runs the first hook stage that may change it, when a new release comes in."""
+        params = self.params
+        stage_step = "build" if params["snapshot_before"] in ("before_build", "after_build") else "activate"
+        wanted = params["snapshot_databases"] or params["snapshot_dirs"]
+        if wanted and step == stage_step and not params["rollback"] and release_id != self.previous_id:
+            self.run_step("snapshot", snapshot, release_id=release_id)
 
     def _note_rollback_marks(self, active):
         """A rollback marks the commit it took out of service; a commit put back on purpose loses its mark."""
@@ -583,6 +670,8 @@ class Deploy:
             "previous_commit": self.previous_commit,
             "repaired": active.get("repaired", False),
             "once_hooks": active.get("once_hooks", []),
+            "snapshot": _snapshot.summary(self.steps["snapshot"]) if "taken" in self.steps.get("snapshot", {}) else None,
+            "restored": self.steps.get("restore"),
             "steps": steps,
             "diff": {"before": before, "after": after},
         }

@@ -118,6 +118,32 @@ serving_error:
     - Reading the working directory of the app user's process needs root with C(CAP_SYS_PTRACE), which root on a host has.
   returned: always
   type: str
+snapshots:
+  description:
+    - The snapshots of the app's data (C(snapshots/<release id>/)), oldest release first; each was taken before its release's
+      first hook that may change data, and goes when that release is pruned.
+    - They name paths relative to C(shared/) and sizes, never a file's name inside a directory nor any content.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    release_id:
+      description: The release it was taken for (a rollback away from that release with C(restore_data) restores it).
+      type: str
+    taken:
+      description: When (UTC, ISO 8601).
+      type: str
+    bytes:
+      description: What it holds, in bytes (hard-linked files included).
+      type: int
+    holds:
+      description: What it holds, as a sentence part.
+      type: str
+      sample: db.sqlite3 (20480 bytes), media (12 files, 3145728 bytes)
+    summary:
+      description: All that in one line.
+      type: str
+      sample: "20261122T190507Z-1a2b3c4 taken 2026-11-22T19:05:31Z: db.sqlite3 (20480 bytes)"
 rolled_back:
   description:
     - The commits rollbacks took out of service (C(rolled-back.json)), newest first; a deploy refuses to put one back unless

@@ -41,6 +41,7 @@ extends_documentation_fragment:
   - stagecraft.webapp.deploy.once
   - stagecraft.webapp.deploy.build
   - stagecraft.webapp.deploy.health
+  - stagecraft.webapp.deploy.snapshot
 options:
   phase:
     description: The steps to run; see the description.
@@ -154,9 +155,29 @@ repaired:
     (in check mode, whether it would be restarted).
   returned: always
   type: bool
+snapshot:
+  description:
+    - The snapshot of the app's data this run took for its release (see O(snapshot_databases)), as
+      M(stagecraft.webapp.deploy_info) lists it; null when none was taken (nothing to snapshot, no new release, check mode).
+  returned: always
+  type: dict
+  sample:
+    release_id: 20261122T190507Z-1a2b3c4
+    taken: "2026-11-22T19:05:31Z"
+    bytes: 20480
+    holds: db.sqlite3 (20480 bytes)
+    summary: "20261122T190507Z-1a2b3c4 taken 2026-11-22T19:05:31Z: db.sqlite3 (20480 bytes)"
+restored:
+  description:
+    - With O(rollback) and O(restore_data), what the restore did, with the release whose snapshot it put back (C(release_id)), when that
+      snapshot was taken (C(taken)), what it holds (C(holds)), the paths restored and left alone, and C(lost), the sentence saying
+      which data written since the snapshot is lost (also a warning); null otherwise.
+  returned: always
+  type: dict
 steps:
   description:
-    - What each step that ran returned, by step (lock, release, build, activate, prune, record), as its own module returns it.
+    - What each step that ran returned, by step (lock, release, snapshot, build, restore, activate, prune, record), as its own module returns
+      it (snapshot and restore have no module of their own).
     - Each step's C(seconds) says how long it took.
   returned: always
   type: dict
@@ -182,7 +203,7 @@ rolled_back:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
-    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, PHASES, RELEASE_RULES, RELEASE_SPEC, deploy, run_as_module)
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, PHASES, RELEASE_RULES, RELEASE_SPEC, SNAPSHOT_SPEC, deploy, run_as_module)
 
 
 def main():
@@ -198,7 +219,7 @@ def main():
             holder_id=dict(type="str", required=True),
             built_changed=dict(type="bool", default=False),
             allow_rolled_back=dict(type="bool", default=False),
-            **dict(RELEASE_SPEC, **APP_SPEC, **ONCE_SPEC, **BUILD_SPEC, **HEALTH_SPEC)
+            **dict(RELEASE_SPEC, **APP_SPEC, **ONCE_SPEC, **BUILD_SPEC, **HEALTH_SPEC, **SNAPSHOT_SPEC)
         ),
         supports_check_mode=True,
         **RELEASE_RULES

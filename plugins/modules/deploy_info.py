@@ -10,7 +10,8 @@ module: deploy_info
 short_description: Show the releases, the current one, the lock and the last deploys of an app in one environment
 version_added: 0.1.0
 description:
-  - Reads the release markers, the C(current) link, C(deploy.lock) and the end of C(deploys.jsonl); changes nothing.
+  - Reads the release markers, the C(current) link, C(deploy.lock), the end of C(deploys.jsonl), the rollback marks and the
+    manifests of the data's snapshots; changes nothing.
   - With O(unit), also the release the app's service runs (RV(serving)), which is what serves; it differs from RV(current)
     when a deploy stopped between its switch and its restart (RV(serving_mismatch), with a warning).
 author: Stagecraft maintainers (@stagecraft)
@@ -79,6 +80,32 @@ rolled_back:
   returned: always
   type: list
   elements: dict
+snapshots:
+  description:
+    - The snapshots of the app's data (C(snapshots/<release id>/)), oldest release first; each was taken before its release's
+      first hook that may change data, and goes when that release is pruned.
+    - They name paths relative to C(shared/) and sizes, never a file's name inside a directory nor any content.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    release_id:
+      description: The release it was taken for (a rollback away from that release with C(restore_data) restores it).
+      type: str
+    taken:
+      description: When (UTC, ISO 8601).
+      type: str
+    bytes:
+      description: What it holds, in bytes (hard-linked files included).
+      type: int
+    holds:
+      description: What it holds, as a sentence part.
+      type: str
+      sample: db.sqlite3 (20480 bytes), media (12 files, 3145728 bytes)
+    summary:
+      description: All that in one line.
+      type: str
+      sample: "20261122T190507Z-1a2b3c4 taken 2026-11-22T19:05:31Z: db.sqlite3 (20480 bytes)"
 lock:
   description: The holder of the deploy lock, or null when nobody holds it.
   returned: always

@@ -13,6 +13,8 @@ description:
   - Keeps the newest O(keep) good releases, the current release and those in O(protect); removes every other release
     (failed and pending ones never count towards O(keep)), hidden leftovers of interrupted deploys, and the
     environments in C(venvs/) that no kept release links to.
+  - The snapshot of the app's data taken for a release (C(snapshots/<release id>/)) goes with that release; a snapshot whose
+    release is gone, and leftovers of interrupted snapshots, go too.
   - A directory in C(releases/) without a valid marker (made by something else) is reported and left alone.
   - Each release is renamed to a hidden name before it is deleted, so none is ever half there.
 author: Stagecraft maintainers (@stagecraft)
@@ -57,6 +59,12 @@ removed_venvs:
   returned: always
   type: list
   elements: str
+removed_snapshots:
+  description: Releases whose snapshot in C(snapshots/) was removed (or would be).
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.3.0
 removed_node_modules:
   description: Shared frontend dependencies removed from C(node_modules/) (or that would be), by lockfile hash.
   returned: always

@@ -1111,3 +1111,70 @@ def test_init_db_ran_once_and_its_data_survives_a_redeploy_and_a_rollback(invent
     assert redeployed["once"] == rolled_back["once"] == first["once"]
     assert redeployed["current"] != first["current"] and rolled_back["current"] == first["current"]
     assert "signed on the first release" in redeployed["page"], redeployed["page"]
+
+
+# The app's data through a rollback (deploy_snapshot_databases): a release whose before_switch migration adds a
+# column, data written after it, then playbooks/rollback.yml, first in check mode without restore_data (it says
+# what it would leave), then with -e restore_data=true (the snapshot taken before that release came in goes back).
+DATA = {"deploy_shared_dirs": ["data"], "deploy_snapshot_databases": ["data/app.db"],
+        "deploy_hooks": {"before_switch": ["python -c 'import app; app.migrate()'"]}}
+DATABASE = f"{BASE}/shared/data/app.db"
+
+
+def write_item(each, name: str) -> None:
+    """A row the app's user writes, as the app would."""
+    script = f"import sqlite3; db = sqlite3.connect({DATABASE!r}); db.execute('INSERT INTO item (name) VALUES (?)', ({name!r},)); db.commit()"
+    done = each.run(f"runuser -u app-prod -- python3 -c {shlex.quote(script)}")
+    assert done.rc == 0, done.stderr
+
+
+def items(each) -> dict:
+    answer = each.run(f"curl -sS --max-time 5 http://{TARGET}/items")
+    return json.loads(answer.stdout) if answer.rc == 0 and answer.stdout.startswith("{") else {"error": answer.stdout + answer.stderr}
+
+
+@pytest.fixture(scope="session")
+def data_rolled_back(all_hosts, factory_deploys):
+    """data-v1 deployed, a row written, data-v2 (its migration adds a column) deployed, a row written; then the rollbacks."""
+    for each in all_hosts.values():
+        assert each.run(f"rm -rf {BASE}/shared/data").rc == 0  # the phase's own data, whatever ran before
+    phase(all_hosts, **(DATA | {"deploy_version": "data-v1"}))
+    for each in all_hosts.values():
+        write_item(each, "before")
+    v2 = phase(all_hosts, **(DATA | {"deploy_version": "data-v2"}))
+    for each in all_hosts.values():
+        write_item(each, "after")
+    on_v2 = {name: items(each) for name, each in all_hosts.items()}
+    kept, kept_recap = run_playbook("../../playbooks/rollback.yml", *DEPLOY_ONLY, "--check", extra_vars=DATA)
+    restored, recap = run_playbook("../../playbooks/rollback.yml", *DEPLOY_ONLY, extra_vars=DATA | {"restore_data": True})
+    after = {name: (items(each), look_at(each)) for name, each in all_hosts.items()}
+    return v2, on_v2, (kept, kept_recap), (restored, recap), after
+
+
+def test_a_deploy_snapshots_the_database_before_its_migration(inventory_name, data_rolled_back, commits):
+    v2, on_v2 = data_rolled_back[:2]
+    recap, seen = v2.of(inventory_name)
+    assert recap["failed"] == 0, v2.output[-3000:]
+    assert seen["serving"].get("commit") == commits["data-v2"]
+    assert on_v2[inventory_name] == {"columns": ["name", "price"], "rows": [["before", None], ["after", None]]}
+    assert "data snapshot taken for it: data/app.db (" in " ".join(v2.output.split())
+
+
+def test_a_rollback_without_restore_data_says_the_data_stays_and_the_snapshot_exists(inventory_name, data_rolled_back, commits):
+    kept, recap = data_rolled_back[2]
+    assert recap[inventory_name]["failed"] == 0, output_tail(kept)
+    said = " ".join((kept.stdout + kept.stderr).split())
+    assert "data written since release " in said and " stays as it is; its snapshot, taken " in said, said[-3000:]
+
+
+def test_a_rollback_with_restore_data_serves_the_old_schema_with_the_data_from_before(inventory_name, data_rolled_back, commits):
+    (restored, recap), after = data_rolled_back[3], data_rolled_back[4]
+    assert recap[inventory_name]["failed"] == 0, output_tail(restored)
+    answer, seen = after[inventory_name]
+    assert seen["serving"].get("commit") == commits["data-v1"]
+    assert answer == {"columns": ["name"], "rows": [["before"]]}
+    said = " ".join((restored.stdout + restored.stderr).split())
+    assert "DATA RESTORED: data written to data/app.db since " in said and "(changed since the snapshot: data/app.db)" in said, said[-3000:]
+    assert task_outcomes(restored.stdout)["stagecraft.webapp.deploy : Turn the maintenance page on"] == {"changed"}
+    assert not seen["maintenance"]
+    assert CANARY not in restored.stdout + restored.stderr

@@ -29,6 +29,8 @@ def settings(**changes):
         "deploy_health_path": "/healthz", "deploy_health_timeout": 60,
         "deploy_ssh_key": "", "deploy_known_hosts": [], "deploy_token": "", "deploy_rollback": False, "deploy_rollback_to": "",
         "deploy_balancers": [], "deploy_balancer_member": "", "inventory_hosts": ["app1", "app2", "lb1"],
+        "deploy_snapshot_databases": [], "deploy_snapshot_dirs": [], "deploy_snapshot_max_bytes": 1073741824,
+        "deploy_snapshot_before": "before_switch", "deploy_restore_data": False,
     }
     values.update(changes)
     return values
@@ -44,6 +46,8 @@ def settings(**changes):
     {"deploy_once_hooks": [{"name": "init-db", "command": "flask init-db"}, {"name": "first_admin.2", "command": "x"}],
      "deploy_rerun_once": "init-db, first_admin.2"},
     {"deploy_balancers": ["lb1"], "deploy_balancer_member": "[fd00::5]:8000", "deploy_app_name": "a", "deploy_app_env": "dev_2"},
+    {"deploy_snapshot_databases": ["db.sqlite3", "data/app.db"], "deploy_snapshot_dirs": ["media", "uploads/"],
+     "deploy_snapshot_max_bytes": "500000000", "deploy_snapshot_before": "before_build", "deploy_rollback": True, "deploy_restore_data": "true"},
     # A URL with a user but no password carries no credentials.
     {"deploy_repo": "ssh://git@git.example.com/shop.git", "deploy_rollback": "yes", "deploy_rollback_to": "x"},
 ])
@@ -87,6 +91,15 @@ def test_settings_the_role_takes_have_no_problem(changes):
         'deploy_balancer_member "app1:123456" is not "HOST:PORT" (this host as the balancers list it)']),
     ({"deploy_balancers": ["nowhere", "lb1", "elsewhere", "nowhere"], "deploy_balancer_member": "app1:8000"}, [
         "deploy_balancers names hosts the inventory does not have: nowhere, elsewhere"]),
+    ({"deploy_snapshot_databases": ["/srv/shop/db.sqlite3", "../db.sqlite3", "media/app.db"], "deploy_snapshot_dirs": ["media", "a/../.."]}, [
+        'deploy_snapshot_databases item "/srv/shop/db.sqlite3" must be a relative path inside shared/, without \'..\'',
+        'deploy_snapshot_databases item "../db.sqlite3" must be a relative path inside shared/, without \'..\'',
+        'deploy_snapshot_dirs item "a/../.." must be a relative path inside shared/, without \'..\'',
+        'deploy_snapshot_databases item "media/app.db" lies inside deploy_snapshot_dirs item "media"; name one of them']),
+    ({"deploy_snapshot_max_bytes": 0, "deploy_snapshot_before": "after_deploy", "deploy_restore_data": True}, [
+        "deploy_snapshot_max_bytes must be at least 1 (got 0)",
+        'deploy_snapshot_before "after_deploy" is no hook stage; the stages are before_build, after_build, before_switch, after_switch',
+        "deploy_restore_data needs deploy_rollback: true (playbooks/rollback.yml -e restore_data=true)"]),
 ])
 def test_each_problem_names_the_variable(changes, expected):
     assert problems(settings(**changes)) == expected

@@ -14,7 +14,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._hooks import Hooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
-from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import Call, activate, deploy
+from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import SNAPSHOT_SPEC, Call, activate, deploy
 
 RECORD = {"unit": "shop-prod.service", "listen": "tcp", "address": "0.0.0.0", "port": 8001, "socket": None, "socket_activation": True,
           "candidate_unit": "shop-prod@.service", "candidate_socket": "/run/shop-prod-%i/gunicorn.sock"}
@@ -302,7 +302,8 @@ def test_a_deploy_that_repairs_the_serving_release_says_so_and_records_no_deploy
                   holder_id="run-1", who="alice", job_id=None, ref="main", version="main", timestamp="20261122T190507Z", ssh_key=None,
                   known_hosts=None, user=None, env_file=None, hooks={}, once_hooks=[], rerun_once=[], health_path="/healthz", health_status=200,
                   health_host="localhost",
-                  health_scheme="http", health_headers={}, health_timeout=1.0, keep=5)
+                  health_scheme="http", health_headers={}, health_timeout=1.0, keep=5,
+                  **dict((name, option["default"]) for name, option in SNAPSHOT_SPEC.items()))
     done = deploy(Call(params, False, subprocess_run_command))
     assert (done["changed"], done["repaired"], done["release_id"]) == (True, True, release_id)
     assert "record" not in done["steps"] and not (tmp_path / "deploys.jsonl").exists()

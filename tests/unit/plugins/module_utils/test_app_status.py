@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[4]
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._lock import acquire
+from ansible_collections.stagecraft.webapp.plugins.module_utils._snapshot import take
 from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import add_mark, make_mark
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import FIELDS, append, make_entry
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import GitMirror, create_release, release_id, set_state
@@ -94,13 +95,14 @@ def env(tmp_path):
 def test_release_status_reads_current_its_commit_the_last_deploy_and_the_lock(env):
     status = release_status(str(env.path))
     assert status == {"current": env.releases[1], "current_commit": env.commits[1], "rollback_target": env.releases[0],
-                      "last_deploy": env.entries[1], "lock": env.holder, "rolled_back": []}
+                      "last_deploy": env.entries[1], "lock": env.holder, "rolled_back": [], "snapshots": []}
     assert set(status["last_deploy"]) == set(FIELDS) >= {"who", "ref", "commit", "previous_commit", "started", "duration", "outcome", "job_id"}
 
 
 def test_an_environment_with_nothing_in_it(tmp_path):
     assert release_status(str(tmp_path / "nothing")) == {
-        "current": "", "current_commit": "", "rollback_target": "", "last_deploy": None, "lock": None, "rolled_back": []}
+        "current": "", "current_commit": "", "rollback_target": "", "last_deploy": None, "lock": None, "rolled_back": [],
+        "snapshots": []}
 
 
 def test_the_rollback_marks_are_listed_newest_first_each_in_one_line(env):
@@ -390,7 +392,7 @@ def test_app_status_puts_it_together(env, https, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
     status = app_status(str(env.path), unit="shop-prod.service", health_url=f"https://{NAME}:{https.port}/healthz", now=NOW)
     assert sorted(status) == ["certificate", "connector", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "rolled_back",
-                              "service", "serving", "serving_commit", "serving_error", "serving_mismatch", "warnings"]
+                              "service", "serving", "serving_commit", "serving_error", "serving_mismatch", "snapshots", "warnings"]
     assert (status["current_commit"], status["service"]["active_state"], status["health"]["status"], status["certificate"]["days_left"]) == (
         env.commits[1], "unknown", 200, 45)
 
@@ -538,3 +540,12 @@ def test_a_connector_that_does_not_run_says_why(connector):
 def test_without_the_role_s_record_nothing_is_asked(tmp_path):
     status = connector_status("cloudflared-shop-prod", records=str(tmp_path))
     assert status["service"] is None and status["error"].startswith(f"cannot read the cloudflared role's record {tmp_path}/cloudflared-shop-prod.json")
+
+
+def test_status_lists_the_snapshots_with_time_size_and_what_they_hold(tmp_path):
+    (tmp_path / "shared" / "media").mkdir(parents=True)
+    (tmp_path / "shared" / "media" / "a.txt").write_text("12345")
+    take(str(tmp_path), "20261122T190507Z-1a2b3c4", [], ["media"], 100, now=datetime.datetime(2026, 11, 22, 19, 5, 31, tzinfo=datetime.timezone.utc))
+    assert release_status(str(tmp_path))["snapshots"] == [{
+        "release_id": "20261122T190507Z-1a2b3c4", "taken": "2026-11-22T19:05:31Z", "bytes": 5, "holds": "media (1 files, 5 bytes)",
+        "summary": "20261122T190507Z-1a2b3c4 taken 2026-11-22T19:05:31Z: media (1 files, 5 bytes)"}]

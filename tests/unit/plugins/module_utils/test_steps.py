@@ -6,10 +6,12 @@ proves the healthy path."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +24,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import ad
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
-    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, RELEASE_SPEC, Call, deploy, lock, serving_now)
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, RELEASE_SPEC, SNAPSHOT_SPEC, Call, deploy, lock, prune_releases, serving_now)
 
 TIME = "20261122T190507Z"
 
@@ -58,7 +60,8 @@ def service_record(tmp_path, monkeypatch):
 @pytest.fixture
 def params(origin, base, service_record, pip_gunicorn):
     """The deploy module's parameters as AnsibleModule hands them over: every default, then ours."""
-    values = {**defaults(RELEASE_SPEC), **defaults(APP_SPEC), **defaults(ONCE_SPEC), **defaults(BUILD_SPEC), **defaults(HEALTH_SPEC)}
+    values = {**defaults(RELEASE_SPEC), **defaults(APP_SPEC), **defaults(ONCE_SPEC), **defaults(BUILD_SPEC), **defaults(HEALTH_SPEC),
+              **defaults(SNAPSHOT_SPEC)}
     values.update(path=str(base), repo=str(origin.path), version="main", timestamp=TIME, holder_id=TIME + "-1", phase="all", release_id="",
                   ref="", keep=5, who="alice", job_id=None, built_changed=False, allow_rolled_back=False, python="python3", service_record=str(service_record))
     # The origin's requirements.txt pins flask: an empty one and a local gunicorn wheel build a real environment without the network.
@@ -311,3 +314,131 @@ def test_a_current_release_whose_service_cannot_be_repaired_fails_loudly(params,
     assert failed.value.details["recorded"] is True
     assert not (base / "deploy.lock").exists()
     assert [(entry["outcome"], entry["release_id"]) for entry in records(base)] == [("failed", built["release_id"])]
+
+
+# ---------------------------------------------------------------------------------------------
+# The data's snapshot and a rollback's restore
+# ---------------------------------------------------------------------------------------------
+
+CANARY = "canary-d4t4-s3cr3t"
+
+
+def app_data(base, name):
+    """shared/db.sqlite3 holding one row `name`, and an upload in shared/media (replaced, as uploads are)."""
+    (base / "shared" / "media").mkdir(parents=True, exist_ok=True)
+    (base / "shared" / "media" / "upload.new").write_text(name)
+    os.replace(base / "shared" / "media" / "upload.new", base / "shared" / "media" / "upload.txt")
+    with contextlib.closing(sqlite3.connect(str(base / "shared" / "db.sqlite3"))) as db:
+        db.execute("DROP TABLE IF EXISTS item")
+        db.execute("CREATE TABLE item (name TEXT)")
+        db.execute("INSERT INTO item VALUES (?)", (name,))
+        db.commit()
+
+
+def app_rows(base):
+    with contextlib.closing(sqlite3.connect(str(base / "shared" / "db.sqlite3"))) as db:
+        return [row[0] for row in db.execute("SELECT name FROM item")]
+
+
+@pytest.fixture
+def with_snapshots(params, tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text("SECRET_KEY={0}\n# stagecraft-secrets: SECRET_KEY\n".format(CANARY))
+    return dict(params, snapshot_databases=["db.sqlite3"], snapshot_dirs=["media"], env_file=str(env_file))
+
+
+def test_a_deploy_snapshots_the_data_before_the_switch_hooks(with_snapshots, base, origin_without_network):
+    app_data(base, "before")
+    # The stand-in systemd fails the activate step; the before_switch hook would have run after the snapshot.
+    with pytest.raises(DeployError, match="activate step: "):
+        run(dict(with_snapshots, hooks={"before_switch": ["echo migrated > ../../shared/media/migrated"]}))
+    [release_id] = os.listdir(base / "releases")
+    manifest = json.loads((base / "snapshots" / release_id / "manifest.json").read_text())
+    assert [(item["path"], item["present"]) for item in manifest["items"]] == [("db.sqlite3", True), ("media", True)]
+    assert not (base / "snapshots" / release_id / "shared" / "media" / "migrated").exists()
+    assert CANARY not in json.dumps(manifest)
+
+
+def test_before_build_takes_it_before_the_build_and_the_result_lists_it(with_snapshots, base, origin_without_network):
+    app_data(base, "before")
+    result = run(dict(with_snapshots, phase="build", snapshot_before="before_build"))
+    assert list(result["steps"]) == ["lock", "release", "snapshot", "build"]
+    assert result["snapshot"]["release_id"] == result["release_id"]
+    assert result["snapshot"]["holds"].startswith("db.sqlite3 (") and "media (1 files, 6 bytes)" in result["snapshot"]["holds"]
+    assert CANARY not in json.dumps(result)
+
+
+def test_a_snapshot_above_the_bound_fails_before_any_hook_and_is_recorded(with_snapshots, base, origin_without_network):
+    app_data(base, "before")
+    with pytest.raises(DeployError, match=r"snapshot step: a snapshot would hold \d+ bytes .* above the bound of 10 ") as failed:
+        run(dict(with_snapshots, snapshot_max_bytes=10, hooks={"before_switch": ["touch ../../shared/hook-ran"]}))
+    assert failed.value.details["step"] == "snapshot" and not (base / "shared" / "hook-ran").exists()
+    assert [entry["outcome"] for entry in records(base)] == ["failed"] and not (base / "deploy.lock").exists()
+
+
+@pytest.fixture
+def new_release_serves(with_snapshots, base, origin_without_network, main_serves):
+    """main's release good, then a newer one (its snapshot taken before it came in) current and good; the app wrote since."""
+    set_state(str(base / "releases" / main_serves["release_id"]), "good")
+    app_data(base, "before")
+    origin_without_network.commit("a change")
+    built = run(dict(with_snapshots, phase="build", snapshot_before="before_build", timestamp="20261122T200000Z", holder_id="run-1"))
+    lock(Call(dict(with_snapshots, state="absent", holder_id="run-1"), False, subprocess_run_command))
+    set_state(str(base / "releases" / built["release_id"]), "good")
+    (base / "current").unlink()
+    os.symlink(os.path.join("releases", built["release_id"]), base / "current")
+    app_data(base, "after")
+    return built
+
+
+def test_a_rollback_with_restore_data_puts_the_data_back_and_says_what_is_lost(with_snapshots, base, new_release_serves):
+    with pytest.raises(DeployError) as failed:  # the stand-in systemd fails the switch back, after the restore
+        run(dict(with_snapshots, rollback=True, restore_data=True, holder_id="run-2"))
+    assert app_rows(base) == ["before"] and (base / "shared" / "media" / "upload.txt").read_text() == "before"
+    message = str(failed.value)
+    assert message.startswith("activate step: ")
+    assert message.endswith("; the data had been restored to the snapshot of {0} ({1}) before this failure".format(
+        new_release_serves["release_id"], new_release_serves["snapshot"]["taken"]))
+    [warning] = failed.value.details["warnings"]
+    assert warning.startswith("restored the snapshot taken {0} before release {1} was switched in (db.sqlite3 (".format(
+        new_release_serves["snapshot"]["taken"], new_release_serves["release_id"]))
+    assert "): data written to db.sqlite3, media since {0} is lost (changed since the snapshot: db.sqlite3, media)".format(
+        new_release_serves["snapshot"]["taken"]) in warning
+    assert CANARY not in message + warning
+
+
+def test_a_rollback_without_restore_data_keeps_the_data_and_says_the_snapshot_exists(with_snapshots, base, new_release_serves):
+    with pytest.raises(DeployError) as failed:
+        run(dict(with_snapshots, rollback=True, holder_id="run-2"))
+    assert app_rows(base) == ["after"]
+    [warning] = failed.value.details["warnings"]
+    assert warning.startswith("data written since release {0} was switched in stays as it is; its snapshot, taken {1} before the switch".format(
+        new_release_serves["release_id"], new_release_serves["snapshot"]["taken"]))
+    assert warning.endswith("playbooks/rollback.yml -e restore_data=true restores it during a rollback")
+
+
+def test_restore_data_without_a_snapshot_is_refused_before_anything_changes(params, base, origin_without_network, main_serves):
+    set_state(str(base / "releases" / main_serves["release_id"]), "good")
+    with pytest.raises(DeployError, match="restore step: no good release before") as failed:
+        run(dict(params, rollback=True, restore_data=True))
+    assert failed.value.details["step"] == "restore"
+    previous = main_serves["release_id"]
+    origin_without_network.commit("a change")
+    built = run(dict(params, phase="build", timestamp="20261122T200000Z", holder_id="run-1"))
+    lock(Call(dict(params, state="absent", holder_id="run-1"), False, subprocess_run_command))
+    (base / "current").unlink()
+    os.symlink(os.path.join("releases", built["release_id"]), base / "current")
+    with pytest.raises(DeployError, match="restore step: cannot restore data: release {0}, which the rollback leaves, has no snapshot".format(
+            built["release_id"])) as refused:
+        run(dict(params, rollback=True, restore_data=True, holder_id="run-2"))
+    assert refused.value.details["recorded"] is False and not (base / "deploy.lock").exists()
+    assert os.readlink(base / "current") == os.path.join("releases", built["release_id"]) and previous != built["release_id"]
+
+
+def test_prune_removes_a_snapshot_with_its_release(with_snapshots, base, new_release_serves, main_serves):
+    old = base / "snapshots" / main_serves["release_id"]
+    (old / "shared").mkdir(parents=True)  # a snapshot of the release about to be pruned
+    (old / "manifest.json").write_text(json.dumps({"release_id": main_serves["release_id"], "taken": "2026-11-22T19:05:00Z", "bytes": 0, "items": []}))
+    pruned = prune_releases(Call(dict(with_snapshots, keep=1, protect=[]), False, subprocess_run_command))
+    assert pruned["removed"] == [main_serves["release_id"]] and pruned["removed_snapshots"] == [main_serves["release_id"]]
+    assert os.listdir(base / "snapshots") == [new_release_serves["release_id"]]

@@ -28,16 +28,30 @@ READ = """
       vars:
         names: [nginx_listen_addresses, nginx_forwarded_proto, deploy_health_scheme]
 """
+CHECK = """
+- name: Check the input as deploy.yml does
+  hosts: webapp
+  connection: local
+  gather_facts: false
+  vars_files: [{playbooks}/vars/stagecraft.yml]
+  roles:
+    - role: stagecraft.webapp.stack
+"""
 PROD = {"stack_app": "shop", "stack_env": "prod", "nginx_server_names": ["shop.example.com"]}
+
+
+def inventory(tmp_path: Path, inventory_vars: dict) -> Path:
+    """An inventory of host web1 in group webapp with `inventory_vars`."""
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump({"webapp": {"hosts": {"web1": {"ansible_python_interpreter": sys.executable}}, "vars": inventory_vars}}))
+    return path
 
 
 def composition_vars(tmp_path: Path, inventory_vars: dict) -> dict:
     """The variables a composition's play sees on host web1 whose inventory sets `inventory_vars`."""
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"webapp": {"hosts": {"web1": {"ansible_python_interpreter": sys.executable}}, "vars": inventory_vars}}))
     out = tmp_path / "vars.json"
     (tmp_path / "read.yml").write_text(READ.format(playbooks=ROOT / "playbooks", out=out))
-    run = subprocess.run(["ansible-playbook", "-i", str(inventory), str(tmp_path / "read.yml")],
+    run = subprocess.run(["ansible-playbook", "-i", str(inventory(tmp_path, inventory_vars)), str(tmp_path / "read.yml")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout[-3000:]
     return json.loads(out.read_text())
@@ -57,3 +71,19 @@ def composition_vars(tmp_path: Path, inventory_vars: dict) -> dict:
 ])
 def test_the_inventory_wins_over_the_tunnels_defaults(tmp_path, inventory_vars, expected):
     assert composition_vars(tmp_path, PROD | inventory_vars) == expected
+
+
+TUNNEL = PROD | {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": "tunnel", "cloudflared_mode": "local",
+                 "gunicorn_app_module": "shop:app", "deploy_repo": "https://github.com/example/shop.git"}
+
+
+@pytest.mark.parametrize("service, refused", [("http://127.0.0.1:80", False), ("http://192.0.2.5:80", True)])
+def test_the_check_refuses_ingress_that_misses_nginx_on_loopback(tmp_path, service, refused):
+    rules = [{"hostname": "shop.example.com", "service": service}, {"service": "http_status:404"}]
+    (tmp_path / "check.yml").write_text(CHECK.format(playbooks=ROOT / "playbooks"))
+    run = subprocess.run(["ansible-playbook", "-i", str(inventory(tmp_path, TUNNEL | {"cloudflared_ingress": rules})), str(tmp_path / "check.yml")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert (run.returncode != 0) == refused, run.stdout[-3000:]
+    if refused:
+        assert ('cloudflared_ingress rule 1 (shop.example.com): service "http://192.0.2.5:80" is not an address nginx listens on'
+                " (nginx_listen_addresses: 127.0.0.1; nginx_http_port: 80): name http://127.0.0.1:80") in run.stdout

@@ -14,7 +14,7 @@ description:
     what goes before the port in nginx's C(listen) directives, once each. An empty list means every address
     (C(listen 80) and C(listen [::]:80)) and the loopback addresses by name (C(listen 127.0.0.1:80) and
     C(listen [::1]:80)), as nginx hands a connection to a specific address only to the server blocks that
-    name it: a server block on every address still answers on 127.0.0.1 beside one behind a tunnel. The
+    name it, so that a server block on every address still answers on 127.0.0.1 beside one behind a tunnel. The
     default server gets the union over every instance on the host.
 options:
   _input:

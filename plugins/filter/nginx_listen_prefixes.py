@@ -12,8 +12,10 @@ author: Stagecraft maintainers
 description:
   - Turns the C(nginx_listen_addresses) of stagecraft.webapp.nginx for one or more server blocks into
     what goes before the port in nginx's C(listen) directives, once each. An empty list means every address
-    (C(listen 80) and C(listen [::]:80)). The default server gets the union over every instance on the host,
-    as nginx hands a connection to a specific address only to the server blocks that name it.
+    (C(listen 80) and C(listen [::]:80)) and the loopback addresses by name (C(listen 127.0.0.1:80) and
+    C(listen [::1]:80)), as nginx hands a connection to a specific address only to the server blocks that
+    name it, so that a server block on every address still answers on 127.0.0.1 beside one behind a tunnel. The
+    default server gets the union over every instance on the host.
 options:
   _input:
     description:
@@ -27,14 +29,14 @@ EXAMPLES = r"""
 - name: A public instance and one behind a tunnel on the same host
   ansible.builtin.debug:
     msg: "{{ [[], ['127.0.0.1']] | stagecraft.webapp.nginx_listen_prefixes }}"
-  # ['', '[::]:', '127.0.0.1:']
+  # ['', '[::]:', '127.0.0.1:', '[::1]:']
 """
 
 RETURN = r"""
 _value:
   description:
-    - Every address first (C("") and C("[::]:")) when any list is empty, then the specific addresses, IPv4 before
-      IPv6, each followed by C(:) (IPv6 in brackets).
+    - Every address first (C("") and C("[::]:")) when any list is empty, then the specific addresses (with
+      C(127.0.0.1) and C(::1) when any list is empty), IPv4 before IPv6, each followed by C(:) (IPv6 in brackets).
   type: list
   elements: str
   sample: ["127.0.0.1:"]

@@ -17,7 +17,8 @@ description:
     C(prod) refuses debug settings, a self-signed certificate, plain HTTP without the tunnel,
     gunicorn on an address other than loopback, no HSTS header, no socket activation and the dev
     branch, unless C(stack_prod_allow) names the exception (each message names it); behind the
-    tunnel, a firewall profile other than C(tunnel) and ACME. C(balanced) keeps prod's rules on
+    tunnel, a firewall profile other than C(tunnel), ACME, and (C(cloudflared_mode=local)) an
+    ingress rule for nginx's names whose HTTP(S) service is not where nginx listens. C(balanced) keeps prod's rules on
     debug settings, socket activation and the dev branch, and needs gunicorn on TCP at an address
     the balancers reach and lets them in, C(deploy_balancers), C(deploy_balancer_member), no
     maintenance page, and with the firewall the C(internal) profile opening gunicorn's port.

@@ -441,3 +441,77 @@ def _host_covers(earlier, later):
     # suffix, so it is covered when that suffix ends in `earlier`'s.
     suffix = earlier[1:]
     return (later[1:] if later.startswith("*.") else later).endswith(suffix)
+
+
+def nginx_reach_problems(rules, server_names, listen_addresses, http_port, https_port):
+    """One message per rule of `rules` that takes requests for nginx's `server_names` (its
+    hostname is one of them, a wildcard covering one, or the catch-all) and sends them, over
+    HTTP(S), to an address nginx does not listen on: `listen_addresses` (empty: every address)
+    at `http_port`, or `https_port` for https (None: nginx speaks no TLS). Rules that are no list
+    of mappings, services that are not HTTP URLs, and other names are left to `ingress_problems`."""
+    if not isinstance(rules, (list, tuple)):
+        return []
+    names = [name.lower() for name in server_names or [] if isinstance(name, str)]
+    ports = {"http": int(http_port), "https": int(https_port) if https_port else None}
+    listened = {_ip(address) for address in listen_addresses} - {None}
+    problems = []
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict) or not _serves(rule.get("hostname"), names):
+            continue
+        address = _http_address(rule.get("service"))
+        if address is None:
+            continue
+        scheme, host, port = address
+        if port == ports[scheme] and (not listen_addresses or _ip(host) in listened):
+            continue
+        problems.append('cloudflared_{0}: service "{1}" is not an address nginx listens on ({2}): name {3}'.format(
+            _label(index, rule), rule["service"], _nginx_listening(listen_addresses, ports, scheme), _nginx_services(listen_addresses, ports)))
+    return problems
+
+
+def _serves(hostname, names):
+    """Whether a rule with `hostname` takes requests for one of `names`."""
+    if hostname in (None, "", "*"):
+        return True
+    hostname = str(hostname).lower()
+    return any(_host_covers(hostname, name) or _host_covers(name, hostname) for name in names)
+
+
+def _http_address(service):
+    """(http or https, host, port) of an HTTP or WebSocket URL `service`, or None."""
+    if not isinstance(service, str) or service_problem(service):
+        return None
+    scheme, separator, authority = service.partition("://")
+    scheme = {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme.lower())
+    if not separator or scheme not in ("http", "https"):
+        return None
+    host, port = authority, ""
+    if authority.startswith("["):
+        host, _bracket, port = authority[1:].partition("]")
+        port = port[1:]
+    elif ":" in authority:
+        host, port = authority.rsplit(":", 1)
+    return scheme, host, int(port) if port else {"http": 80, "https": 443}[scheme]
+
+
+def _ip(host):
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name (localhost): nginx listens on addresses, and a name may resolve to another one
+
+
+def _nginx_listening(listen_addresses, ports, scheme):
+    """Where nginx listens, as the settings say it; "no TLS port" for an https rule when it speaks none."""
+    where = "nginx_listen_addresses: {0}; nginx_http_port: {1}".format(", ".join(listen_addresses) or "every address", ports["http"])
+    if ports["https"]:
+        return where + ", nginx_https_port: {0}".format(ports["https"])
+    return where + (", no TLS port" if scheme == "https" else "")
+
+
+def _nginx_services(listen_addresses, ports):
+    """The services a rule could name instead, on nginx's first address (127.0.0.1 for every address)."""
+    address = listen_addresses[0] if listen_addresses else "127.0.0.1"
+    host = "[{0}]".format(address) if ":" in address else address
+    services = ["{0}://{1}:{2}".format(scheme, host, ports[scheme]) for scheme in ("http", "https") if ports[scheme]]
+    return " or ".join(services)

@@ -36,6 +36,9 @@ SIZE = re.compile(r"[0-9]+[kKmMgG]?")
 # What nginx's allow and set_real_ip_from take: an IPv4 or IPv6 address or network, or "unix:".
 ADDRESS = re.compile(r"[0-9.]+(/[0-9]{1,2})?|[0-9a-fA-F:]*:[0-9a-fA-F:.]*(/[0-9]{1,3})?|unix:")
 CERTIFICATE_MODES = ("provided", "cloudflare_origin")
+# What a server block on every address names besides: nginx hands a connection to an address only
+# to the server blocks naming it, and a block behind a tunnel names loopback.
+LOOPBACK = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 
 def _in_both(first, second):
@@ -150,16 +153,49 @@ def _listen_problems(settings):
     return problems
 
 
+def _shared_port_problems(settings, others):
+    """A server block on every address beside one on an address other than loopback, on a port both
+    use: nginx hands a connection to that address only to the server blocks naming it, so the one on
+    every address would not answer there (loopback it names too: listen_prefixes)."""
+    problems = []
+    mine = (settings["_nginx_instance"], settings["nginx_listen_addresses"])
+    for other in others:
+        ports = ", ".join(str(port) for port in _in_both(settings["_nginx_ports"], other.get("ports") or []))
+        theirs = (other.get("instance"), other.get("listen_addresses") or [])
+        for (named, addresses), (every, every_addresses) in ((mine, theirs), (theirs, mine)):
+            specific = ", ".join(_specific(addresses))
+            if ports and specific and not every_addresses:
+                problems.append("nginx_listen_addresses: {0} listens on {1} and {2} on every address, both on port {3}: nginx hands a connection"
+                                " to {1} only to the server blocks naming it, so {2} would not answer there; give both the same addresses,"
+                                " or use loopback (which every server block names)".format(named, specific, every, ports))
+    return problems
+
+
+def _specific(addresses):
+    """The addresses other than loopback (what is no address at all, _listen_problems reports)."""
+    specific = []
+    for address in addresses:
+        try:
+            if ipaddress.ip_address(address) not in LOOPBACK:
+                specific.append(address)
+        except ValueError:
+            continue
+    return specific
+
+
 def listen_prefixes(address_lists):
     """What goes before the port in nginx's `listen` for every address of `address_lists` (the
     nginx_listen_addresses of one or more server blocks; an empty list means every address):
     "" and "[::]:" for every address, "127.0.0.1:" or "[::1]:" for one. A default server covers
-    the union: nginx hands a connection to a specific address only to the servers that name it."""
+    the union: nginx hands a connection to a specific address only to the servers that name it.
+    Every address includes the loopback ones by name, so that a server block on every address
+    still answers on 127.0.0.1 beside one that listens there only (behind a tunnel)."""
     every = False
     specific = set()
     for addresses in address_lists:
         if not addresses:
             every = True
+            specific.update(LOOPBACK)
         specific.update(ipaddress.ip_address(address) for address in addresses or [])
     ordered = sorted(specific, key=lambda address: (address.version, address))
     return (["", "[::]:"] if every else []) + ["[{0}]:".format(address) if address.version == 6 else "{0}:".format(address) for address in ordered]
@@ -203,6 +239,6 @@ def settings_problems(settings, others=(), certificate=None, private_key=None, r
         problems += _acme_problems(settings)
     if settings["nginx_tls_mode"] in CERTIFICATE_MODES:
         problems += _certificate_problems(settings, certificate or {}, private_key or {})
-    problems += _request_problems(settings) + _listen_problems(settings)
+    problems += _request_problems(settings) + _listen_problems(settings) + _shared_port_problems(settings, others)
     problems += location_problems(settings["nginx_locations"], settings["_nginx_app_base"], resolved)
     return problems + _upstream_problems(settings, gunicorn)

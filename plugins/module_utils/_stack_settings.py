@@ -21,6 +21,7 @@ derives: `_stack_composition` (stack_composition, or stack_env when that names a
 
 from __future__ import annotations
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._ingress import nginx_reach_problems
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, quoted
 
 COMPOSITIONS = ("dev", "prod", "balanced")
@@ -76,6 +77,10 @@ def _tunnel_problems(settings):
     if settings["nginx_tls_mode"] == "acme":
         problems.append("nginx_tls_mode acme cannot work behind the tunnel (the HTTP-01 challenge reaches Cloudflare, not nginx): use none or"
                         " cloudflare_origin")
+    # A locally managed tunnel's rules are ours to check (a remotely managed one keeps them at Cloudflare).
+    if settings["cloudflared_mode"] == "local":
+        problems += nginx_reach_problems(settings["cloudflared_ingress"], settings["nginx_server_names"], settings["nginx_listen_addresses"],
+                                         settings["nginx_http_port"], None if settings["nginx_tls_mode"] == "none" else settings["nginx_https_port"])
     return problems
 
 

@@ -7,7 +7,10 @@ role installs them through its "provided binary" and "provided .deb" paths as if
 cloudflared. It answers what the role and the tests ask, and claims nothing it does not do:
 
   cloudflared --version
-      "cloudflared version 2025.8.0 (...)", and says it is a stand-in.
+      "cloudflared version 2025.8.0 (...)", and says it is a stand-in. With VERSION_MARKER on the
+      host it reports the version that file holds instead, and stands for that older cloudflared
+      where it matters: before 2025.4.0, `tunnel run` has no --token-file and refuses it, as the
+      real one does (the token then comes from TUNNEL_TOKEN).
   cloudflared [--flags] tunnel --config FILE ingress validate
       Reads FILE and counts the rules under "ingress:". cloudflared's own checks do NOT run here;
       the output says so. Refuses a file without rules, as cloudflared does.
@@ -50,6 +53,18 @@ STANDIN = "stagecraft test stand-in, not cloudflared"
 VALUE_FLAGS = ("--config", "--metrics", "--loglevel", "--protocol", "--token", "--token-file")
 # Present: the stand-in behaves as if Cloudflare's edge could be found (see the module's docstring).
 EDGE_MARKER = "/etc/standin-cloudflared-edge"
+# Present: the version it reports (the verify step's older cloudflared).
+VERSION_MARKER = "/etc/standin-cloudflared-version"
+TOKEN_FILE_SINCE = (2025, 4, 0)
+
+
+def version():
+    """The version this stand-in reports: VERSION, or the one VERSION_MARKER holds."""
+    try:
+        with open(VERSION_MARKER) as handle:
+            return handle.read().strip()
+    except OSError:
+        return VERSION
 
 
 def log(message):
@@ -168,7 +183,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 "# {0}: no connection to Cloudflare's edge is made".format(STANDIN),
                 "# HELP build_info Build and version information",
                 "# TYPE build_info gauge",
-                'build_info{{goversion="none",revision="stand-in",type="stand-in",version="{0}"}} 1'.format(VERSION),
+                'build_info{{goversion="none",revision="stand-in",type="stand-in",version="{0}"}} 1'.format(version()),
                 "# HELP cloudflared_tunnel_ha_connections Number of active ha connections",
                 "# TYPE cloudflared_tunnel_ha_connections gauge",
                 "cloudflared_tunnel_ha_connections {0}".format(self.connections),
@@ -218,8 +233,11 @@ def serve(address):
 def main(argv):
     flags, words = parse(argv)
     if flags.get("--version") or words[:1] == ["version"] or "-v" in argv:
-        print("cloudflared version {0} (built 2025-08-01-0000 UTC) [{1}]".format(VERSION, STANDIN))
+        print("cloudflared version {0} (built 2025-08-01-0000 UTC) [{1}]".format(version(), STANDIN))
         return 0
+    if "--token-file" in flags and tuple(int(part) for part in version().split(".")[:3]) < TOKEN_FILE_SINCE:
+        log("Incorrect Usage: flag provided but not defined: -token-file (stand-in for cloudflared {0})".format(version()))
+        return 1
     if "--token" in flags:
         log("stand-in: refusing --token on the command line (it would show in the process list)")
         return 1

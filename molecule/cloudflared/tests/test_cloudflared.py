@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import time
 
 import pytest
@@ -435,3 +436,53 @@ def test_bad_input_fails_naming_the_problem_and_changes_nothing(bad_input, inven
     run = bad_input["run"][0]
     output = run.stdout + run.stderr
     assert not any(secret in output for secret in SECRETS)
+
+
+# --- An older cloudflared: the token through the environment ---------------------------------
+
+VERSION_MARKER = "/etc/standin-cloudflared-version"  # see files/cloudflared_standin.py
+OLD = "cloudflared-old"
+
+
+@pytest.fixture(scope="session")
+def old_version(all_hosts) -> tuple:
+    """One role run (token_env.yml) for a third token-mode tunnel while the stand-in reports 2025.3.0,
+    which has no --token-file, and says one edge connection is registered; what it made and how the
+    connector runs, then the stand-in is itself again and the connector stopped."""
+    markers = {name: host.run(f"cat {EDGE_MARKER}").stdout for name, host in all_hosts.items()}
+    for host in all_hosts.values():
+        host.check_output(f"echo 2025.3.0 > {VERSION_MARKER} && echo 'connections: 1' > {EDGE_MARKER}")
+    try:
+        result = run_playbook("token_env.yml", extra_vars={"molecule_token": TOKEN})
+        seen = {}
+        for name, host in all_hosts.items():
+            state = props(host, f"{OLD}.service", "ActiveState", "MainPID", "EnvironmentFiles", "ExecStart")
+            token_env = host.file(f"/etc/{OLD}/token.env")
+            seen[name] = {
+                "state": state,
+                "token_env": (token_env.user, token_env.group, token_env.mode, token_env.content_string if token_env.exists else ""),
+                "token_file": host.file(f"/etc/{OLD}/token").exists,
+                "ready": http_get(host, "http://127.0.0.1:20243/ready"),
+                "processes": host.check_output("ps -eo user:20,args"),
+                "journal": journal(host, f"{OLD}.service", 60),
+            }
+    finally:
+        for name, host in all_hosts.items():
+            host.run(f"systemctl stop {OLD}.service; rm -f {VERSION_MARKER}; printf %s {shlex.quote(markers[name])} > {EDGE_MARKER}")
+    return result, seen
+
+
+def test_an_older_cloudflared_gets_the_token_from_its_environment_and_connects(old_version, inventory_name):
+    (run, recap), seen = old_version[0], old_version[1][inventory_name]
+    assert recap[inventory_name]["failed"] == 0, run.stdout[-3000:]
+    assert TOKEN not in run.stdout + run.stderr
+    assert seen["token_env"][:3] == ("root", "root", 0o600), seen["token_env"][:3]
+    assert f"TUNNEL_TOKEN={TOKEN}" in seen["token_env"][3].splitlines()
+    assert not seen["token_file"]
+    assert f"/etc/{OLD}/token.env" in seen["state"]["EnvironmentFiles"]
+    assert "--token-file" not in seen["state"]["ExecStart"] and "run" in seen["state"]["ExecStart"]
+    assert seen["state"]["ActiveState"] == "active", seen["journal"]
+    status, body = seen["ready"]
+    assert status == 200 and json.loads(body)["readyConnections"] == 1, (status, body)
+    assert "TUNNEL_TOKEN is set" in seen["journal"], seen["journal"]
+    assert TOKEN not in seen["processes"] and TOKEN not in seen["journal"]

@@ -112,6 +112,18 @@ def test_plain_http_mode_serves_without_tls(host):
     assert "error" in python_on_host(host, "peer_certificate.py", "tunnel.test", "443")
 
 
+def test_loopback_only_and_public_server_blocks_share_the_host(host):
+    """tunnel-prod listens on 127.0.0.1 only, the others on every address: nginx hands a connection
+    to 127.0.0.1 only to the server blocks naming 127.0.0.1, so the public ones name it too (the
+    health probe of the deploy and the report ask them there), and tunnel-prod answers nowhere else."""
+    assert curl(host, "http://shop.test/healthz")[0] == 308
+    assert curl(host, "https://shop.test/healthz", "--cacert", TEST_CA)[0] == 200
+    assert curl(host, "https://dev.shop.test/healthz", "-k")[0] == 200
+    own = host.check_output("hostname -I").split()[0]
+    assert curl(host, "http://tunnel.test/healthz", "--resolve", f"tunnel.test:80:{own}", resolve=False)[3] == 52
+    assert curl(host, "https://shop.test/healthz", "-k", "--resolve", f"shop.test:443:{own}", resolve=False)[0] == 200
+
+
 def test_tls_1_0_and_1_1_are_refused_and_1_3_is_offered(host):
     assert curl(host, "https://shop.test/healthz", "--cacert", TEST_CA, "--tlsv1.0", "--tls-max", "1.1")[3] != 0
     assert curl(host, "https://shop.test/healthz", "--cacert", TEST_CA, "--tlsv1.3")[0] == 200

@@ -19,7 +19,8 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 from ansible_collections.stagecraft.webapp.plugins.filter.cloudflared_ingress_problems import FilterModule  # noqa: E402
-from ansible_collections.stagecraft.webapp.plugins.module_utils._ingress import ingress_problems, path_problem, service_problem  # noqa: E402
+from ansible_collections.stagecraft.webapp.plugins.module_utils._ingress import (  # noqa: E402
+    ingress_problems, nginx_reach_problems, path_problem, service_problem)
 
 CATCH_ALL = {"service": "http_status:404"}
 
@@ -204,3 +205,54 @@ def test_filter_plugin_exposes_the_validator():
     problems = FilterModule().filters()["cloudflared_ingress_problems"]
     assert problems([CATCH_ALL]) == []
     assert problems([CATCH_ALL], {"connectTimeout": 5})[0].startswith("originRequest.connectTimeout: must be a duration")
+
+
+LOOPBACK_NGINX = {"server_names": ["shop.example.com"], "listen_addresses": ["127.0.0.1"], "http_port": 80, "https_port": None}
+
+
+@pytest.mark.parametrize("rules, nginx", [
+    ([{"hostname": "shop.example.com", "service": "http://127.0.0.1:80"}, CATCH_ALL], LOOPBACK_NGINX),
+    ([{"hostname": "shop.example.com", "service": "http://127.0.0.1"}, {"service": "http://127.0.0.1:80"}], LOOPBACK_NGINX),
+    ([{"hostname": "*.example.com", "service": "http://[::1]:8080"}, CATCH_ALL],
+     dict(LOOPBACK_NGINX, listen_addresses=["127.0.0.1", "::1"], http_port=8080)),
+    ([{"hostname": "shop.example.com", "service": "https://127.0.0.1:8443"}, CATCH_ALL], dict(LOOPBACK_NGINX, https_port=8443)),
+    # Every address: whatever address of the host the rule names, nginx listens there.
+    ([{"hostname": "shop.example.com", "service": "http://10.0.0.2:80"}, CATCH_ALL], dict(LOOPBACK_NGINX, listen_addresses=[])),
+    # Rules for other names, and services that are not nginx, are not nginx's business.
+    ([{"hostname": "grafana.example.com", "service": "http://192.0.2.5:3000"}, {"hostname": "shop.example.com", "service": "hello_world"},
+      {"hostname": "shop.example.com", "service": "unix:/run/app.sock"}, {"service": "http_status:404"}], LOOPBACK_NGINX),
+    # Not a rule set at all: the ingress check says so, not this one.
+    ("nonsense", LOOPBACK_NGINX),
+    ([{"hostname": "shop.example.com", "service": "http://:80"}, "x", CATCH_ALL], LOOPBACK_NGINX),
+])
+def test_rules_that_reach_nginx_where_it_listens_pass(rules, nginx):
+    assert nginx_reach_problems(rules, **nginx) == []
+
+
+@pytest.mark.parametrize("rules, nginx, expected", [
+    ([{"hostname": "shop.example.com", "service": "http://192.0.2.5:80"}, CATCH_ALL], LOOPBACK_NGINX, [
+        'cloudflared_ingress rule 1 (shop.example.com): service "http://192.0.2.5:80" is not an address nginx listens on'
+        " (nginx_listen_addresses: 127.0.0.1; nginx_http_port: 80): name http://127.0.0.1:80"]),
+    # The catch-all takes the app's names too; a wildcard rule covers them; the port counts.
+    ([{"hostname": "*.example.com", "service": "http://127.0.0.1:8080"}, {"service": "http://localhost"}], LOOPBACK_NGINX, [
+        'cloudflared_ingress rule 1 (*.example.com): service "http://127.0.0.1:8080" is not an address nginx listens on'
+        " (nginx_listen_addresses: 127.0.0.1; nginx_http_port: 80): name http://127.0.0.1:80",
+        'cloudflared_ingress rule 2: service "http://localhost" is not an address nginx listens on'
+        " (nginx_listen_addresses: 127.0.0.1; nginx_http_port: 80): name http://127.0.0.1:80"]),
+    # https where nginx speaks no TLS; IPv6 loopback where it listens on IPv4 only.
+    ([{"hostname": "shop.example.com", "service": "https://127.0.0.1:443"}, {"hostname": "shop.example.com", "path": "^/a", "service": "http://[::1]:80"},
+      CATCH_ALL], LOOPBACK_NGINX, [
+        'cloudflared_ingress rule 1 (shop.example.com): service "https://127.0.0.1:443" is not an address nginx listens on'
+        " (nginx_listen_addresses: 127.0.0.1; nginx_http_port: 80, no TLS port): name http://127.0.0.1:80",
+        'cloudflared_ingress rule 2 (shop.example.com): service "http://[::1]:80" is not an address nginx listens on'
+        " (nginx_listen_addresses: 127.0.0.1; nginx_http_port: 80): name http://127.0.0.1:80"]),
+    ([{"hostname": "shop.example.com", "service": "https://[::1]:443"}, CATCH_ALL], dict(LOOPBACK_NGINX, listen_addresses=["::1"], https_port=8443), [
+        'cloudflared_ingress rule 1 (shop.example.com): service "https://[::1]:443" is not an address nginx listens on'
+        " (nginx_listen_addresses: ::1; nginx_http_port: 80, nginx_https_port: 8443): name http://[::1]:80 or https://[::1]:8443"]),
+    # Every address, but not that port.
+    ([{"hostname": "shop.example.com", "service": "http://10.0.0.2:8000"}, CATCH_ALL], dict(LOOPBACK_NGINX, listen_addresses=[]), [
+        'cloudflared_ingress rule 1 (shop.example.com): service "http://10.0.0.2:8000" is not an address nginx listens on'
+        " (nginx_listen_addresses: every address; nginx_http_port: 80): name http://127.0.0.1:80"]),
+])
+def test_rules_that_miss_nginx_are_named_with_the_settings(rules, nginx, expected):
+    assert nginx_reach_problems(rules, **nginx) == expected

@@ -205,14 +205,40 @@ def test_the_role_hands_over_every_setting_the_rules_read():
 
 
 @pytest.mark.parametrize("address_lists, expected", [
-    # One server block on every address (the default), on loopback, on an IPv6 address.
-    ([[]], ["", "[::]:"]),
+    # One server block on every address (the default; loopback by name too, so that it answers there
+    # beside a block on loopback only), on loopback, on an IPv6 address.
+    ([[]], ["", "[::]:", "127.0.0.1:", "[::1]:"]),
     ([["127.0.0.1"]], ["127.0.0.1:"]),
     ([["::1", "127.0.0.1"]], ["127.0.0.1:", "[::1]:"]),
     # The default server of a host with a public instance and one behind a tunnel: both.
-    ([["127.0.0.1"], []], ["", "[::]:", "127.0.0.1:"]),
+    ([["127.0.0.1"], []], ["", "[::]:", "127.0.0.1:", "[::1]:"]),
+    ([[], ["10.0.0.2"]], ["", "[::]:", "10.0.0.2:", "127.0.0.1:", "[::1]:"]),
     # Every instance behind a tunnel: loopback only, once.
     ([["127.0.0.1"], ["127.0.0.1"], ["10.0.0.2", "127.0.0.1"]], ["10.0.0.2:", "127.0.0.1:"]),
 ])
 def test_listen_addresses_become_listen_prefixes(address_lists, expected):
     assert listen_prefixes(address_lists) == expected
+
+
+PUBLIC = {"instance": "www-prod", "server_names": ["www.test"], "ports": [80, 443]}
+PRIVATE = {"instance": "lan-prod", "server_names": ["lan.test"], "ports": [80], "listen_addresses": ["127.0.0.1", "10.0.0.2"]}
+
+
+@pytest.mark.parametrize("changes, others, expected", [
+    # Loopback, the same addresses, or other ports: every block answers where it should.
+    ({"nginx_listen_addresses": ["127.0.0.1", "::1"]}, [PUBLIC], []),
+    ({"nginx_listen_addresses": ["127.0.0.1", "10.0.0.2"]}, [PRIVATE], []),
+    ({"nginx_http_port": 8080, "nginx_https_port": 8443}, [PRIVATE], []),
+    ({"nginx_listen_addresses": ["10.0.0.2"], "nginx_http_port": 8080, "nginx_https_port": 8443}, [PUBLIC], []),
+    # A block on every address beside one on 10.0.0.2, on a port both use, whichever comes second.
+    ({}, [PRIVATE], [
+        "nginx_listen_addresses: lan-prod listens on 10.0.0.2 and shop-prod on every address, both on port 80: nginx hands a connection to"
+        " 10.0.0.2 only to the server blocks naming it, so shop-prod would not answer there; give both the same addresses, or use loopback"
+        " (which every server block names)"]),
+    ({"nginx_listen_addresses": ["10.0.0.2", "::1"]}, [PUBLIC], [
+        "nginx_listen_addresses: shop-prod listens on 10.0.0.2 and www-prod on every address, both on port 80, 443: nginx hands a connection"
+        " to 10.0.0.2 only to the server blocks naming it, so www-prod would not answer there; give both the same addresses, or use loopback"
+        " (which every server block names)"]),
+])
+def test_a_block_on_every_address_beside_one_on_another_address_is_refused(changes, others, expected):
+    assert check(changes, others=others) == expected

@@ -24,6 +24,11 @@ ROLE_VARS = yaml.safe_load((COLLECTIONS.parent / "roles" / "stack" / "vars" / "m
 UNSET = ROLE_VARS["_stack_unset"]
 
 
+# Behind a locally managed tunnel, nginx on loopback as the prod composition sets it.
+TUNNEL = {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": "tunnel", "cloudflared_mode": "local",
+          "nginx_server_names": ["shop.example.com"], "nginx_listen_addresses": ["127.0.0.1"]}
+
+
 def role_defaults():
     """The composed roles' settings as the stack role reads them when the inventory sets none."""
     return stack_settings({name: UNSET for name in ROLE_VARS["_stack_names"]}, UNSET)
@@ -62,6 +67,9 @@ def test_the_settings_are_the_roles_defaults_unless_set():
     ("prod", {}),
     ("prod", {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": "tunnel"}),
     ("prod", {"stack_tunnel": True, "nginx_tls_mode": "cloudflare_origin", "stack_firewall": False}),
+    ("prod", dict(TUNNEL, cloudflared_ingress=[{"hostname": "shop.example.com", "service": "http://127.0.0.1:80"}, {"service": "http_status:404"}])),
+    # A remotely managed tunnel's rules live at Cloudflare: cloudflared_ingress is not used.
+    ("prod", dict(TUNNEL, cloudflared_mode="token", cloudflared_ingress=[{"service": "http://192.0.2.5:80"}])),
     ("prod", {"gunicorn_listen": "tcp", "gunicorn_bind_address": "::1",
               "gunicorn_env_vars": {"DEBUG": "0", "APP_DEBUG": "off", "FLASK_DEBUG": False, "OTHER_DEBUG": "1"}}),
     # Each exception named in stack_prod_allow.
@@ -104,6 +112,10 @@ def test_compositions_as_the_inventories_write_them_have_no_problem(composition,
         "gunicorn_socket_activation is false: every restart refuses connections while it lasts (deploys and changed settings)"
         " [stack_prod_allow: no_socket_activation]"]),
     ("balanced", {"deploy_version": "develop"}, ["deploy_version is the dev branch develop [stack_prod_allow: dev_branch]"]),
+    # Behind the tunnel nginx listens on loopback: a rule for the app that names another address reaches nothing.
+    ("prod", dict(TUNNEL, cloudflared_ingress=[{"hostname": "shop.example.com", "service": "http://192.0.2.5:80"}, {"service": "http_status:404"}]), [
+        'cloudflared_ingress rule 1 (shop.example.com): service "http://192.0.2.5:80" is not an address nginx listens on'
+        " (nginx_listen_addresses: 127.0.0.1; nginx_http_port: 80): name http://127.0.0.1:80"]),
     ("prod", {"stack_tunnel": True, "nginx_tls_mode": "acme", "ufw_profile": "public"}, [
         "the tunnel needs ufw_profile: tunnel (got public)",
         "nginx_tls_mode acme cannot work behind the tunnel (the HTTP-01 challenge reaches Cloudflare, not nginx): use none or cloudflare_origin"]),

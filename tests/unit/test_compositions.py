@@ -1,0 +1,89 @@
+"""What the compositions' shared variables (playbooks/vars/stagecraft.yml) give the roles for an
+inventory, read as a play of the compositions reads them: ansible-playbook on the controller,
+nothing on any host."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+READ = """
+- name: Read the variables as the compositions' plays do
+  hosts: webapp
+  connection: local
+  gather_facts: false
+  vars_files: [{playbooks}/vars/stagecraft.yml]
+  tasks:
+    - name: Write them down
+      ansible.builtin.copy:
+        content: "{{{{ dict(names | zip(q('ansible.builtin.vars', *names))) | to_json }}}}"
+        dest: "{out}"
+        mode: "0600"
+      vars:
+        names: [nginx_listen_addresses, nginx_forwarded_proto, deploy_health_scheme]
+"""
+CHECK = """
+- name: Check the input as deploy.yml does
+  hosts: webapp
+  connection: local
+  gather_facts: false
+  vars_files: [{playbooks}/vars/stagecraft.yml]
+  roles:
+    - role: stagecraft.webapp.stack
+"""
+PROD = {"stack_app": "shop", "stack_env": "prod", "nginx_server_names": ["shop.example.com"]}
+
+
+def inventory(tmp_path: Path, inventory_vars: dict) -> Path:
+    """An inventory of host web1 in group webapp with `inventory_vars`."""
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump({"webapp": {"hosts": {"web1": {"ansible_python_interpreter": sys.executable}}, "vars": inventory_vars}}))
+    return path
+
+
+def composition_vars(tmp_path: Path, inventory_vars: dict) -> dict:
+    """The variables a composition's play sees on host web1 whose inventory sets `inventory_vars`."""
+    out = tmp_path / "vars.json"
+    (tmp_path / "read.yml").write_text(READ.format(playbooks=ROOT / "playbooks", out=out))
+    run = subprocess.run(["ansible-playbook", "-i", str(inventory(tmp_path, inventory_vars)), str(tmp_path / "read.yml")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("inventory_vars, expected", [
+    # Behind the tunnel nginx listens on loopback and passes on the edge's scheme...
+    ({"stack_tunnel": True}, {"nginx_listen_addresses": ["127.0.0.1"], "nginx_forwarded_proto": "https", "deploy_health_scheme": "https"}),
+    ({"stack_tunnel": False, "nginx_tls_mode": "none"}, {"nginx_listen_addresses": [], "nginx_forwarded_proto": "", "deploy_health_scheme": "http"}),
+    # ...unless the inventory says otherwise: what it sets wins.
+    ({"stack_tunnel": True, "nginx_listen_addresses": ["10.0.0.2"], "nginx_forwarded_proto": "http"},
+     {"nginx_listen_addresses": ["10.0.0.2"], "nginx_forwarded_proto": "http", "deploy_health_scheme": "http"}),
+    ({"stack_tunnel": True, "nginx_listen_addresses": ["127.0.0.1", "::1"]},
+     {"nginx_listen_addresses": ["127.0.0.1", "::1"], "nginx_forwarded_proto": "https", "deploy_health_scheme": "https"}),
+    ({"stack_tunnel": False, "nginx_listen_addresses": ["10.0.0.2"], "nginx_forwarded_proto": "https"},
+     {"nginx_listen_addresses": ["10.0.0.2"], "nginx_forwarded_proto": "https", "deploy_health_scheme": "https"}),
+])
+def test_the_inventory_wins_over_the_tunnels_defaults(tmp_path, inventory_vars, expected):
+    assert composition_vars(tmp_path, PROD | inventory_vars) == expected
+
+
+TUNNEL = PROD | {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": "tunnel", "cloudflared_mode": "local",
+                 "gunicorn_app_module": "shop:app", "deploy_repo": "https://github.com/example/shop.git"}
+
+
+@pytest.mark.parametrize("service, refused", [("http://127.0.0.1:80", False), ("http://192.0.2.5:80", True)])
+def test_the_check_refuses_ingress_that_misses_nginx_on_loopback(tmp_path, service, refused):
+    rules = [{"hostname": "shop.example.com", "service": service}, {"service": "http_status:404"}]
+    (tmp_path / "check.yml").write_text(CHECK.format(playbooks=ROOT / "playbooks"))
+    run = subprocess.run(["ansible-playbook", "-i", str(inventory(tmp_path, TUNNEL | {"cloudflared_ingress": rules})), str(tmp_path / "check.yml")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert (run.returncode != 0) == refused, run.stdout[-3000:]
+    if refused:
+        assert ('cloudflared_ingress rule 1 (shop.example.com): service "http://192.0.2.5:80" is not an address nginx listens on'
+                " (nginx_listen_addresses: 127.0.0.1; nginx_http_port: 80): name http://127.0.0.1:80") in run.stdout

@@ -26,7 +26,7 @@ READ = """
         dest: "{out}"
         mode: "0600"
       vars:
-        names: [nginx_listen_addresses, nginx_forwarded_proto, deploy_health_scheme]
+        names: [nginx_listen_addresses, nginx_forwarded_proto, deploy_health_scheme, deploy_health_host]
 """
 CHECK = """
 - name: Check the input as deploy.yml does
@@ -70,7 +70,18 @@ def composition_vars(tmp_path: Path, inventory_vars: dict) -> dict:
      {"nginx_listen_addresses": ["10.0.0.2"], "nginx_forwarded_proto": "https", "deploy_health_scheme": "https"}),
 ])
 def test_the_inventory_wins_over_the_tunnels_defaults(tmp_path, inventory_vars, expected):
-    assert composition_vars(tmp_path, PROD | inventory_vars) == expected
+    assert composition_vars(tmp_path, PROD | inventory_vars) == expected | {"deploy_health_host": "shop.example.com"}
+
+
+@pytest.mark.parametrize("inventory_vars, host, scheme", [
+    # Django refuses a Host outside ALLOWED_HOSTS: the check asks as nginx passes it on.
+    ({"nginx_server_names": ["*.example.com", "~^api[.]", "shop.example.com"]}, "shop.example.com", "https"),
+    ({"nginx_server_names": ["*.example.com"]}, "localhost", "https"),
+    ({"deploy_health_host": "internal.example.com", "deploy_health_scheme": "http"}, "internal.example.com", "http"),
+])
+def test_the_health_check_asks_with_the_host_nginx_passes_on_unless_the_inventory_names_one(tmp_path, inventory_vars, host, scheme):
+    seen = composition_vars(tmp_path, PROD | inventory_vars)
+    assert (seen["deploy_health_host"], seen["deploy_health_scheme"]) == (host, scheme)
 
 
 TUNNEL = PROD | {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": "tunnel", "cloudflared_mode": "local",

@@ -442,7 +442,7 @@ def test_a_per_push_deploy_repairs_a_stopped_app_and_says_so(inventory_name, sto
 def beyond_repair(all_hosts, stopped_then_repaired):
     """The same with a health check the app can never pass (a path it does not have): the restart cannot help."""
     run, recap = run_playbook(RELEASE_PLAYBOOK, extra_vars={"deploy_version": "deps", "deploy_health_path": "/no-such-path",
-                                                               "deploy_health_timeout": 3})
+                                                            "deploy_health_timeout": 3})
     return Phase(run, recap, snapshot(all_hosts))
 
 

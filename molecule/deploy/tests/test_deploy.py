@@ -529,6 +529,9 @@ def over_ssh(all_hosts, interrupted_switch):
     """The same repository as a private one over SSH: a deploy key, and host keys that are checked."""
     refused = phase(all_hosts, **private_repository("deploy_key.pub"))  # any key but the host's
     accepted = phase(all_hosts, **private_repository("ssh_host_ed25519_key.pub"))
+    # Read now: a host's tests may run after later phases deployed from the path again.
+    for name, each in all_hosts.items():
+        accepted.seen[name]["mirror_url"] = each.check_output(f"git --git-dir {BASE}/repo.git config remote.origin.url")
     return refused, accepted, private_repository("ssh_host_ed25519_key.pub")["deploy_ssh_key"]
 
 
@@ -540,7 +543,7 @@ def test_private_repository_over_ssh_with_checked_host_keys(host, inventory_name
     recap, seen = accepted.of(inventory_name)
     assert recap["failed"] == 0, accepted.output[-3000:]
     assert seen["serving"].get("commit") == commits["deps"]
-    assert host.check_output(f"git --git-dir {BASE}/repo.git config remote.origin.url") == "root@127.0.0.1:/srv/git/app.git"
+    assert seen["mirror_url"] == "root@127.0.0.1:/srv/git/app.git"
     key = host.file("/etc/stagecraft/app-prod/deploy_key")
     assert (key.user, key.mode) == ("root", 0o600)
     # The first run wrote the key and host keys; the second found the key as wanted in the role's

@@ -531,11 +531,13 @@ def over_ssh(all_hosts, interrupted_switch):
     accepted = phase(all_hosts, **private_repository("ssh_host_ed25519_key.pub"))
     # Read now: a host's tests may run after later phases deployed from the path again.
     for name, each in all_hosts.items():
-        accepted.seen[name]["mirror_url"] = each.check_output(f"git --git-dir {BASE}/repo.git config remote.origin.url")
+        key = each.file("/etc/stagecraft/app-prod/deploy_key")
+        accepted.seen[name] |= {"mirror_url": each.check_output(f"git --git-dir {BASE}/repo.git config remote.origin.url"),
+                                "deploy_key": (key.user, key.mode) if key.exists else None}
     return refused, accepted, private_repository("ssh_host_ed25519_key.pub")["deploy_ssh_key"]
 
 
-def test_private_repository_over_ssh_with_checked_host_keys(host, inventory_name, over_ssh, commits):
+def test_private_repository_over_ssh_with_checked_host_keys(inventory_name, over_ssh, commits):
     refused, accepted, private_key = over_ssh
     refused_recap, refused_seen = refused.of(inventory_name)
     assert refused_recap["failed"] == 1 and "Host key verification failed" in refused.output
@@ -544,8 +546,7 @@ def test_private_repository_over_ssh_with_checked_host_keys(host, inventory_name
     assert recap["failed"] == 0, accepted.output[-3000:]
     assert seen["serving"].get("commit") == commits["deps"]
     assert seen["mirror_url"] == "root@127.0.0.1:/srv/git/app.git"
-    key = host.file("/etc/stagecraft/app-prod/deploy_key")
-    assert (key.user, key.mode) == ("root", 0o600)
+    assert seen["deploy_key"] == ("root", 0o600)
     # The first run wrote the key and host keys; the second found the key as wanted in the role's
     # one read and left it alone (no round trip to the host), and wrote only the new host keys.
     assert task_outcomes(refused.output)["stagecraft.webapp.deploy : Write the deploy key (0600, root only)"] == {"changed"}

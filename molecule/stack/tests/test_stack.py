@@ -133,8 +133,10 @@ def test_a_broken_dev_release_rolls_back_and_prod_keeps_serving(stack, commits):
 def test_the_dev_playbook_run_alone_changes_nothing_and_ends_with_the_report(stack, commits):
     # README's `ansible-playbook playbooks/dev.yml -i inventories/dev`: the composition's one play
     # (playbooks/composition.yml) checks its own input, then reports, since deploy.yml did not.
-    alone, recap = run("../../playbooks/dev.yml", "dev")
-    assert alone.returncode == 0, output_tail(alone)
+    # The first run after the broken dev release above prunes it; the second has nothing to do.
+    for attempt in ("first", "second"):
+        alone, recap = run("../../playbooks/dev.yml", "dev")
+        assert alone.returncode == 0, (attempt, output_tail(alone))
     assert recap[stack.backend.get_hostname()]["changed"] == 0, changed_tasks(alone.stdout)
     assert "PLAY [Composition: dev]" in alone.stdout
     assert "stagecraft.webapp.stack : Check the composition against the inventory, then its rules" in alone.stdout

@@ -28,15 +28,6 @@ READ = """
       vars:
         names: [nginx_listen_addresses, nginx_forwarded_proto, deploy_health_scheme, deploy_health_host]
 """
-CHECK = """
-- name: Check the input as deploy.yml does
-  hosts: webapp
-  connection: local
-  gather_facts: false
-  vars_files: [{playbooks}/vars/stagecraft.yml]
-  roles:
-    - role: stagecraft.webapp.stack
-"""
 PROD = {"stack_app": "shop", "stack_env": "prod", "nginx_server_names": ["shop.example.com"]}
 
 
@@ -89,11 +80,9 @@ TUNNEL = PROD | {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": 
 
 
 @pytest.mark.parametrize("service, refused", [("http://127.0.0.1:80", False), ("http://192.0.2.5:80", True)])
-def test_the_check_refuses_ingress_that_misses_nginx_on_loopback(tmp_path, service, refused):
+def test_the_check_refuses_ingress_that_misses_nginx_on_loopback(tmp_path, check_input, service, refused):
     rules = [{"hostname": "shop.example.com", "service": service}, {"service": "http_status:404"}]
-    (tmp_path / "check.yml").write_text(CHECK.format(playbooks=ROOT / "playbooks"))
-    run = subprocess.run(["ansible-playbook", "-i", str(inventory(tmp_path, TUNNEL | {"cloudflared_ingress": rules})), str(tmp_path / "check.yml")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    run = check_input(inventory(tmp_path, TUNNEL | {"cloudflared_ingress": rules}))
     assert (run.returncode != 0) == refused, run.stdout[-3000:]
     if refused:
         assert ('cloudflared_ingress rule 1 (shop.example.com): service "http://192.0.2.5:80" is not an address nginx listens on'

@@ -21,17 +21,6 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._starter import 
 ANSWERS = {"app": "shop", "env": "prod", "framework": "flask", "module": "", "repo": "https://github.com/example/shop.git",
            "host": "app1.example.com", "domain": "shop.example.com", "email": "ops@example.com"}
 PASSWORD = "starter-test-password"
-# The input check deploy.yml runs first (the stack role: every composed role's argument spec and
-# the rules across roles), on the controller: nothing is read from a host.
-CHECK = """
-- name: Check the input as deploy.yml does
-  hosts: webapp
-  connection: local
-  gather_facts: false
-  vars_files: [{playbooks}/vars/stagecraft.yml]
-  roles:
-    - role: stagecraft.webapp.stack
-"""
 
 
 def starter(target: Path, answers: dict) -> subprocess.CompletedProcess:
@@ -40,24 +29,22 @@ def starter(target: Path, answers: dict) -> subprocess.CompletedProcess:
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
 
 
-def check(tmp_path: Path, target: Path) -> subprocess.CompletedProcess:
+def check(tmp_path: Path, check_input, target: Path) -> subprocess.CompletedProcess:
     """deploy.yml's input check on the inventory written to target."""
     (tmp_path / "password").write_text(PASSWORD)
-    (tmp_path / "check.yml").write_text(CHECK.format(playbooks=ROOT / "playbooks"))
-    return subprocess.run(["ansible-playbook", "-i", str(target), "--vault-password-file", str(tmp_path / "password"), str(tmp_path / "check.yml")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    return check_input(target, "--vault-password-file", str(tmp_path / "password"))
 
 
 @pytest.mark.parametrize("framework", ["flask", "django", "fastapi"])
 @pytest.mark.parametrize("env", ["prod", "dev"])
-def test_the_inventory_passes_the_checks_deploy_yml_runs_first(tmp_path, framework, env):
+def test_the_inventory_passes_the_checks_deploy_yml_runs_first(tmp_path, check_input, framework, env):
     target = tmp_path / "inventories" / f"shop-{env}"
     written = starter(target, ANSWERS | {"framework": framework, "env": env})
     assert written.returncode == 0, written.stdout[-3000:]
     assert PASSWORD not in written.stdout + written.stderr
     vault = target / "group_vars/webapp/vault.yml"
     assert vault.stat().st_mode & 0o077 == 0 and "$ANSIBLE_VAULT" in vault.read_text()
-    checked = check(tmp_path, target)
+    checked = check(tmp_path, check_input, target)
     assert checked.returncode == 0, checked.stdout[-3000:]
 
 
@@ -110,7 +97,7 @@ def test_django_settings_get_a_writable_data_directory():
     assert settings["gunicorn_env_vars"]["DJANGO_DATA_DIR"] == "/srv/shop/prod/shared"
 
 
-def test_a_trial_host_on_loopback_without_dns_passes_the_checks_as_the_readme_says(tmp_path):
+def test_a_trial_host_on_loopback_without_dns_passes_the_checks_as_the_readme_says(tmp_path, check_input):
     """A host reached through a forwarded port on 127.0.0.1 (a VM, a container) with no DNS name:
     README step 2's self-signed certificate for prod, by the starter's answer or by hand; hosts.yml
     shows where the SSH user and port go."""
@@ -123,7 +110,7 @@ def test_a_trial_host_on_loopback_without_dns_passes_the_checks_as_the_readme_sa
     settings = yaml.safe_load((by_answer / "group_vars/webapp/main.yml").read_text())
     assert settings["nginx_tls_mode"] == "selfsigned" and settings["stack_prod_allow"] == ["selfsigned"]
     assert not [name for name in settings if name.startswith("nginx_acme_")]
-    checked = check(tmp_path, by_answer)
+    checked = check(tmp_path, check_input, by_answer)
     assert checked.returncode == 0, checked.stdout[-3000:]
     target = tmp_path / "shop-prod"
     written = starter(target, ANSWERS | {"framework": "django", "host": "127.0.0.1", "repo": "file:///srv/git/shop.git"})
@@ -135,5 +122,5 @@ def test_a_trial_host_on_loopback_without_dns_passes_the_checks_as_the_readme_sa
     settings = target / "group_vars/webapp/main.yml"
     kept = [line for line in settings.read_text().splitlines() if not line.startswith(("nginx_tls_mode:", "nginx_acme_"))]
     settings.write_text("\n".join(kept + ["nginx_tls_mode: selfsigned", "stack_prod_allow: [selfsigned]"]) + "\n")
-    checked = check(tmp_path, target)
+    checked = check(tmp_path, check_input, target)
     assert checked.returncode == 0, checked.stdout[-3000:]

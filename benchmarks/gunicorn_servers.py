@@ -914,6 +914,15 @@ def update_docs(results: dict, docs_path: Path) -> None:
     log(f"updated {docs_path}")
 
 
+def section_updater(render, begin: str, end: str):
+    """run_main's update function for another benchmark: its section of docs_path (between begin and end) from render(results)."""
+    def update(results: dict, docs_path: Path) -> None:
+        document = docs_path.read_text(encoding="utf-8") if docs_path.is_file() else "# Benchmarks\n"
+        docs_path.write_text(replace_docs_section(document, render(results), begin, end), encoding="utf-8")
+        log(f"updated {docs_path}")
+    return update
+
+
 def add_common_arguments(parser: argparse.ArgumentParser, variants: list[str], name: str, results: Path, quick_results: Path) -> None:
     """The options every benchmark script here has: run mode, load, test host, app and deploy layout, outputs."""
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s measurements, 1 s warm-up, 1 repetition; separate results file, docs untouched")

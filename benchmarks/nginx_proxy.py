@@ -179,11 +179,7 @@ def render_docs_section(results: dict) -> str:
     ])
 
 
-def update_docs(results: dict, docs_path: Path) -> None:
-    """Rewrite this benchmark's section of docs_path from results."""
-    document = docs_path.read_text(encoding="utf-8") if docs_path.is_file() else "# Benchmarks\n"
-    docs_path.write_text(base.replace_docs_section(document, render_docs_section(results), DOCS_BEGIN, DOCS_END), encoding="utf-8")
-    base.log(f"updated {docs_path}")
+update_docs = base.section_updater(render_docs_section, DOCS_BEGIN, DOCS_END)
 
 
 def benchmark(options: argparse.Namespace) -> dict:

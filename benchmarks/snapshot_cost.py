@@ -219,20 +219,13 @@ def render_docs_section(results: dict) -> str:
         "**Caveat:** shared, noisy machines. " + base.contention_note(machine)
         + "Every repetition is in `benchmarks/results/snapshot_cost.json`.",
         "",
-        "Reproduce (after `make setup testbed`; about 5 minutes, the docs section is rewritten from the new results):",
-        "",
-        "```sh",
-        ".venv/bin/python benchmarks/snapshot_cost.py",
-        "```",
+        "Reproduce after `make setup testbed` (about 5 minutes; the section is rewritten from the new results): "
+        "`.venv/bin/python benchmarks/snapshot_cost.py`.",
         DOCS_END,
     ])
 
 
-def update_docs(results: dict, docs_path: Path) -> None:
-    """Rewrite this benchmark's section of docs_path from results."""
-    document = docs_path.read_text(encoding="utf-8") if docs_path.is_file() else "# Benchmarks\n"
-    docs_path.write_text(base.replace_docs_section(document, render_docs_section(results), DOCS_BEGIN, DOCS_END), encoding="utf-8")
-    base.log(f"updated {docs_path}")
+update_docs = base.section_updater(render_docs_section, DOCS_BEGIN, DOCS_END)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

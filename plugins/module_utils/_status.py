@@ -34,7 +34,8 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._record import F
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
 from ansible_collections.stagecraft.webapp.plugins.module_utils._snapshot import list_snapshots, summary
-from ansible_collections.stagecraft.webapp.plugins.module_utils._watchdog import HealthTarget, ask, http_get
+from ansible_collections.stagecraft.webapp.plugins.module_utils._watchdog import HealthTarget, ask, http_get, read_state
+from ansible_collections.stagecraft.webapp.plugins.module_utils._watchdog import summary as watchdog_summary
 
 SYSTEMD_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID")
 ENABLED_STATES = ("enabled", "enabled-runtime")
@@ -221,10 +222,13 @@ def serving_warnings(unit, state):
         unit, state["serving"], state["current"])]
 
 
-def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeout=5.0, run_command=None, which=shutil.which, now=None, connector=""):
+def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeout=5.0, run_command=None, which=shutil.which, now=None, connector="",
+               watchdog_state=""):
     """Everything a status view needs: release_status(), service (None without unit), serving_state(), health and certificate (None without URL),
-    connector (connector_status(), None without a connector's name), warnings."""
+    connector (connector_status(), None without a connector's name), watchdog (its last run and alerts, None without its state file's path),
+    warnings."""
     result = release_status(base)
+    result["watchdog"] = watchdog_summary(read_state(watchdog_state)) if watchdog_state else None
     result["connector"] = connector_status(connector, timeout, run_command, which) if connector else None
     result["service"] = service_status(unit, run_command, which) if unit else None
     result["health"], result["certificate"], result["warnings"] = None, None, []

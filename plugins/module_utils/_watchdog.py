@@ -174,8 +174,38 @@ def utc_text(moment):
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def settings_problems(settings):
+    """The problems of stagecraft.webapp.watchdog's settings (its variables by name) that its argument spec cannot see, each naming
+    the variable; empty when they are fine."""
+    if not settings.get("watchdog_present", True):
+        return []
+    problems = []
+    try:
+        HealthTarget(settings.get("watchdog_health_url"))
+    except ValueError as exc:
+        problems.append("watchdog_health_url: {0}".format(exc))
+    for name, least in (("watchdog_failures", 1), ("watchdog_timeout", 1), ("watchdog_certificate_warn_days", 0)):
+        if not isinstance(settings.get(name), int) or settings[name] < least:
+            problems.append("{0}: must be a whole number of at least {1}, got {2!r}".format(name, least, settings.get(name)))
+    if any(not isinstance(part, str) or not part for part in settings.get("watchdog_alert_command") or []):
+        problems.append("watchdog_alert_command: a command and its arguments, each a non-empty string")
+    return problems
+
+
+def record_url(record_file):
+    """The ready URL the cloudflared role recorded for a connector (its record, a JSON file)."""
+    with open(record_file, encoding="utf-8") as handle:
+        return json.load(handle)["ready_url"]
+
+
 def probe(check, timeout, now):
-    """One GET of `check` (url, connect_address, status: the answer wanted). {ok, status, error, not_after (ISO or None)}."""
+    """One GET of `check` (url, or record: the cloudflared record naming it; connect_address; status: the answer wanted).
+    {ok, status, error, not_after (ISO or None)}."""
+    if check.get("record"):
+        try:
+            check = dict(check, url=record_url(check["record"]))
+        except (OSError, ValueError, KeyError) as exc:
+            return {"ok": False, "status": 0, "error": "cannot read {0}: {1}".format(check["record"], exc), "not_after": None}
     target = HealthTarget(check["url"], check.get("connect_address") or urlsplit(check["url"]).hostname)
     status, error, der = ask(target, timeout)
     result = {"ok": error is None and status == check.get("status", 200), "status": status, "error": error, "not_after": None}
@@ -228,7 +258,19 @@ def certificate_due(not_after, now, warn_days, warned_for):
     return bool(not_after) and warn_days > 0 and not_after != warned_for and days_left(not_after, now) <= warn_days
 
 
-def suppression(config, exists=os.path.exists):
+def exists(path):
+    """Whether `path` exists; True when that cannot be told (a directory not searchable): the watchdog then stays quiet rather than
+    restart an app a deploy may be working on."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def suppression(config, exists=exists):
     """Why nothing may fire now (a deploy runs, the maintenance page is on), or None."""
     if exists(config["lock_file"]):
         return "a deploy runs ({0} exists)".format(config["lock_file"])
@@ -273,12 +315,12 @@ def run_command(argv, stdin_text=None, timeout=ALERT_TIMEOUT):
 def event(config, kind, check, result, now, **extra):
     """The short description an alert gets: what, where, when and why; nothing of the app's settings or answers' bodies."""
     described = {"event": kind, "app": config["app"], "env": config["env"], "host": config.get("host", ""), "check": check["name"],
-                 "url": check["url"], "time": utc_text(now), "status": result.get("status"), "error": result.get("error")}
+                 "url": check.get("url") or check.get("record"), "time": utc_text(now), "status": result.get("status"), "error": result.get("error")}
     described.update(extra)
     return described
 
 
-def run_once(config, now, probe_check=probe, command=run_command, exists=os.path.exists):
+def run_once(config, now, probe_check=probe, command=run_command, exists=exists):
     """One watchdog run: the state it leaves (also written to config["state_file"])."""
     state = read_state(config["state_file"])
     counters = state.get("checks", {})

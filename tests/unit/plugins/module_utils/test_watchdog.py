@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _watchdog
 from ansible_collections.stagecraft.webapp.plugins.module_utils._watchdog import (
-    certificate_due, certificate_not_after, decide, probe, run_once, summary, suppressed_counters,
+    certificate_due, certificate_not_after, decide, probe, run_once, settings_problems, summary, suppressed_counters,
 )
 
 NOW = datetime.datetime(2026, 12, 6, 12, 0, 0, tzinfo=datetime.timezone.utc)
@@ -35,6 +35,33 @@ def der_certificate(not_after: datetime.datetime) -> bytes:
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(7)
                    .not_valid_before(NOW - datetime.timedelta(days=1)).not_valid_after(not_after).sign(key, hashes.SHA256()))
     return certificate.public_bytes(serialization.Encoding.DER)
+
+
+# --- Settings -------------------------------------------------------------------------------------
+
+SETTINGS = {"watchdog_present": True, "watchdog_health_url": "https://shop.example.com/healthz", "watchdog_failures": 3, "watchdog_timeout": 10,
+            "watchdog_certificate_warn_days": 14, "watchdog_alert_command": ["curl", "-fsS", "--data-binary", "@-", "https://hooks.example.com/x"]}
+
+
+def test_good_settings_have_no_problem():
+    assert settings_problems(SETTINGS) == []
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"watchdog_health_url": "shop.example.com/healthz"}, "watchdog_health_url: health_url must be an http:// or https:// URL with a host name"),
+    ({"watchdog_health_url": "https://shop.example.com:99999/"}, "watchdog_health_url: health_url 'https://shop.example.com:99999/' has an invalid port"),
+    ({"watchdog_failures": 0}, "watchdog_failures: must be a whole number of at least 1, got 0"),
+    ({"watchdog_timeout": 0}, "watchdog_timeout: must be a whole number of at least 1, got 0"),
+    ({"watchdog_certificate_warn_days": -1}, "watchdog_certificate_warn_days: must be a whole number of at least 0, got -1"),
+    ({"watchdog_alert_command": ["curl", ""]}, "watchdog_alert_command: a command and its arguments, each a non-empty string"),
+])
+def test_bad_settings_are_refused_naming_the_variable(change, problem):
+    problems = settings_problems(dict(SETTINGS, **change))
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
+
+
+def test_a_watchdog_to_remove_needs_no_good_settings():
+    assert settings_problems(dict(SETTINGS, watchdog_present=False, watchdog_failures=0, watchdog_health_url="")) == []
 
 
 # --- Certificates ---------------------------------------------------------------------------------

@@ -20,14 +20,11 @@ functions: the tests call them without Ansible.
 from __future__ import annotations
 
 import datetime
-import http.client
 import json
 import os
 import re
 import shutil
-import ssl
 import time
-from urllib.parse import urlsplit
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command, systemctl_show
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
@@ -37,12 +34,12 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._record import F
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import read_marker
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, rollback_target
 from ansible_collections.stagecraft.webapp.plugins.module_utils._snapshot import list_snapshots, summary
+from ansible_collections.stagecraft.webapp.plugins.module_utils._watchdog import HealthTarget, ask, http_get, read_state
+from ansible_collections.stagecraft.webapp.plugins.module_utils._watchdog import summary as watchdog_summary
 
 SYSTEMD_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID")
 ENABLED_STATES = ("enabled", "enabled-runtime")
 UNKNOWN = "unknown"
-DEFAULT_PORTS = {"http": 80, "https": 443}
-BODY_LIMIT = 65536
 USER_AGENT = "stagecraft-app-status"
 # Where the cloudflared role records each connector (its unit is <name>.service).
 CONNECTOR_RECORDS = "/etc/stagecraft/cloudflared"
@@ -176,53 +173,6 @@ def certificate_info(der, now=None, x509=None):
             "subject": certificate.subject.rfc4514_string(), "issuer": certificate.issuer.rfc4514_string()}
 
 
-class HealthTarget:
-    """Where a health URL is asked: the address connected to, the name sent as SNI and Host, the request path."""
-
-    def __init__(self, url, connect_address="127.0.0.1"):
-        parts = urlsplit(url or "")
-        self.url = url
-        self.scheme = parts.scheme.lower()
-        if self.scheme not in DEFAULT_PORTS or not parts.hostname:
-            raise DeployError("health_url must be an http:// or https:// URL with a host name, not {0!r}".format(url), details={"health_url": url})
-        try:
-            self.port = parts.port or DEFAULT_PORTS[self.scheme]
-        except ValueError:
-            raise DeployError("health_url {0!r} has an invalid port".format(url), details={"health_url": url})
-        self.server_name = parts.hostname
-        self.connect_address = connect_address or "127.0.0.1"
-        name = "[{0}]".format(self.server_name) if ":" in self.server_name else self.server_name
-        self.host_header = name if self.port == DEFAULT_PORTS[self.scheme] else "{0}:{1}".format(name, self.port)
-        self.path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-
-
-class _PinnedConnection(http.client.HTTPConnection):
-    """HTTP(S) to a fixed address; with a TLS context, the handshake names `server_name` (SNI), not the address."""
-
-    def __init__(self, address, port, timeout, server_name=None, context=None):
-        super().__init__(address, port, timeout=timeout)
-        self.server_name = server_name
-        self.context = context
-
-    def connect(self):
-        super().connect()
-        if self.context is not None:
-            self.sock = self.context.wrap_socket(self.sock, server_hostname=self.server_name)
-
-    def peer_certificate(self):
-        """The peer's certificate as DER bytes, or None (plain HTTP, or no certificate)."""
-        if self.context is None or self.sock is None:
-            return None
-        return self.sock.getpeercert(binary_form=True)
-
-
-def _no_verify_context():
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # development hosts use self-signed certificates; the certificate is read, not trusted
-    return context
-
-
 def probe_health(url, connect_address="127.0.0.1", timeout=5.0, now=None, clock=time.monotonic, x509_loader=load_x509):
     """One GET of `url` sent to `connect_address`; returns (health, certificate, warnings).
 
@@ -230,27 +180,16 @@ def probe_health(url, connect_address="127.0.0.1", timeout=5.0, now=None, clock=
     certificate is certificate_info() of the peer, or None for http URLs and when it cannot be read
     (without cryptography, `x509_loader()` returns None: a warning says so).
     """
-    target = HealthTarget(url, connect_address)
+    try:
+        target = HealthTarget(url, connect_address)
+    except ValueError as exc:
+        raise DeployError(str(exc), details={"health_url": url})
     if not timeout or timeout <= 0:
         raise DeployError("timeout must be a number of seconds above 0, not {0!r}".format(timeout), details={"timeout": timeout})
-    context = _no_verify_context() if target.scheme == "https" else None
-    connection = _PinnedConnection(target.connect_address, target.port, timeout, target.server_name, context)
-    status, error, der, warnings = 0, None, None, []
     started = clock()
-    try:
-        connection.connect()
-        der = connection.peer_certificate()
-        connection.request("GET", target.path, headers={"Host": target.host_header, "User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"})
-        response = connection.getresponse()
-        status = response.status
-        response.read(BODY_LIMIT)
-    except (OSError, http.client.HTTPException) as exc:  # socket.timeout and ssl.SSLError are OSErrors
-        error = "{0}: {1}".format(type(exc).__name__, exc)
-        if status:  # the answer broke off after its status line
-            error = "answer with status {0} broke off: {1}".format(status, error)
-    finally:
-        elapsed = round(clock() - started, 3)
-        connection.close()
+    status, error, der = ask(target, timeout, USER_AGENT)
+    elapsed = round(clock() - started, 3)
+    warnings = []
     certificate = None
     if der:
         x509 = x509_loader()
@@ -283,10 +222,13 @@ def serving_warnings(unit, state):
         unit, state["serving"], state["current"])]
 
 
-def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeout=5.0, run_command=None, which=shutil.which, now=None, connector=""):
+def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeout=5.0, run_command=None, which=shutil.which, now=None, connector="",
+               watchdog_state=""):
     """Everything a status view needs: release_status(), service (None without unit), serving_state(), health and certificate (None without URL),
-    connector (connector_status(), None without a connector's name), warnings."""
+    connector (connector_status(), None without a connector's name), watchdog (its last run and alerts, None without its state file's path),
+    warnings."""
     result = release_status(base)
+    result["watchdog"] = watchdog_summary(read_state(watchdog_state)) if watchdog_state else None
     result["connector"] = connector_status(connector, timeout, run_command, which) if connector else None
     result["service"] = service_status(unit, run_command, which) if unit else None
     result["health"], result["certificate"], result["warnings"] = None, None, []
@@ -295,20 +237,6 @@ def app_status(base, unit="", health_url="", connect_address="127.0.0.1", timeou
     result.update(serving_state(base, result["current"], result["service"]))
     result["warnings"] += serving_warnings(unit, result)
     return result
-
-
-def _get(url, timeout):
-    """(status, body) of one plain GET of an http:// URL; (0, the error) without an answer."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port or DEFAULT_PORTS["http"], timeout=timeout)
-    try:
-        connection.request("GET", parts.path or "/", headers={"User-Agent": USER_AGENT, "Connection": "close"})
-        response = connection.getresponse()
-        return response.status, response.read(BODY_LIMIT).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as exc:
-        return 0, "{0}: {1}".format(type(exc).__name__, exc)
-    finally:
-        connection.close()
 
 
 def ha_connections(metrics):
@@ -337,9 +265,9 @@ def connector_status(name, timeout=5.0, run_command=None, which=shutil.which, re
         return result
     unit = name + ".service"
     result["service"] = service_status(unit, run_command, which)
-    result["ready_status"], ready_body = _get(record["ready_url"], timeout)
+    result["ready_status"], ready_body = http_get(record["ready_url"], timeout, USER_AGENT)
     result["ready"] = result["ready_status"] == 200
-    metrics_status, metrics = _get(record["metrics_url"], timeout)
+    metrics_status, metrics = http_get(record["metrics_url"], timeout, USER_AGENT)
     result["connections"] = ha_connections(metrics) if metrics_status == 200 else None
     if not result["ready"]:
         journalctl = which("journalctl")

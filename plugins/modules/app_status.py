@@ -58,6 +58,13 @@ options:
       - Empty to skip; RV(connector) is then null.
     type: str
     default: ""
+  watchdog_state:
+    description:
+      - The state file of stagecraft.webapp.watchdog for this app (C(/var/lib/stagecraft/<app>-<env>/watchdog.json));
+        its last run and last alerts are read as RV(watchdog).
+      - Empty to skip; RV(watchdog) is then null.
+    type: str
+    default: ""
 notes:
   - A health check that gets no answer (refused, timed out, TLS failure) is not a task failure; RV(health.status) is then
     C(0) and RV(health.error) says why. Any status the server answers with is reported as is.
@@ -283,6 +290,20 @@ connector:
     error:
       description: Why nothing could be asked (the cloudflared role's record cannot be read); null otherwise.
       type: str
+watchdog:
+  description: What the watchdog's state file says, or null without O(watchdog_state).
+  returned: always
+  type: dict
+  contains:
+    last:
+      description: Its last run in one line (when, and each check's result, or why nothing was checked); C(no run yet) without a state file.
+      type: str
+      sample: "2026-12-06T12:00:00Z: health ok, certificate until 2027-03-01T00:00:00Z"
+    alerts:
+      description: The last alerts, oldest first, one line each.
+      type: list
+      elements: str
+      sample: ["2026-12-06T11:57:00Z down health (TimeoutError: timed out) after 3 failed runs, restarted shop-prod.service"]
 certificate:
   description: The certificate the server presented for the URL's name, or null for an C(http) URL, without an answer, or when it cannot be read.
   returned: always
@@ -315,7 +336,8 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._status import a
 def run(module):
     params = module.params
     result = app_status(params["path"], unit=params["unit"], health_url=params["health_url"], connect_address=params["connect_address"],
-                        timeout=params["timeout"], run_command=module_run_command(module), which=module.get_bin_path, connector=params["connector"])
+                        timeout=params["timeout"], run_command=module_run_command(module), which=module.get_bin_path, connector=params["connector"],
+                        watchdog_state=params["watchdog_state"])
     for warning in result.pop("warnings"):
         module.warn(warning)
     return dict(result, changed=False)
@@ -330,6 +352,7 @@ def main():
             connect_address=dict(type="str", default="127.0.0.1"),
             timeout=dict(type="float", default=5),
             connector=dict(type="str", default=""),
+            watchdog_state=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )

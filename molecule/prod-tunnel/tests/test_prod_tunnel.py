@@ -281,3 +281,113 @@ def test_status_shows_the_connector_ready_with_its_edge_connections_then_why_not
     assert f"service active (running); connector {CONNECTOR} active (running), ready, 4 edge connections" in ready, ready[-1500:]
     assert f"; connector {CONNECTOR} " in gone and ", not ready, no edge connections; last error: " in gone, gone[-1500:]
     assert "ERR Could not lookup srv records on _v2-origintunneld._tcp.argotunnel.com" in gone, gone[-1500:]
+
+
+# --- The watchdog between deploys (issue 24) ------------------------------------------------------
+
+WATCHDOG = "shop-prod-watchdog"
+APP = "shop-prod.service"
+STATE = "/var/lib/stagecraft/shop-prod/watchdog.json"
+ALERTS = "/var/lib/stagecraft/shop-prod/alerts.jsonl"  # the inventory's alert command appends its stdin here
+LOCK = "/srv/shop/prod/deploy.lock"
+MARKER = "/etc/molecule-unhealthy"  # makes the unhealthy-where-marked branch answer 500
+CANARY = "c4n4ry-watchdog-8d1f"  # gunicorn_env_vars in the inventory
+
+
+@pytest.fixture(scope="module")
+def watchdog(stack):
+    """The watchdog's timer stopped, so that only the tests start its service (as the timer would); started again after."""
+    stack.check_output(f"systemctl stop {WATCHDOG}.timer")
+    yield
+    stack.check_output(f"rm -f {LOCK} {MARKER}; systemctl start {WATCHDOG}.timer")
+
+
+def watchdog_run(stack) -> tuple[dict, int]:
+    """One run of the watchdog's service, as its timer starts it: the state it leaves and the app's main PID after it."""
+    stack.check_output(f"systemctl start {WATCHDOG}.service")
+    return json.loads(stack.file(STATE).content_string), main_pid(stack)
+
+
+def main_pid(stack) -> int:
+    return int(stack.check_output(f"systemctl show -p MainPID --value {APP}"))
+
+
+def alerts(stack) -> list[dict]:
+    """The alerts the alert command got so far, oldest first."""
+    record = stack.file(ALERTS)
+    return [json.loads(line) for line in record.content_string.splitlines()] if record.exists else []
+
+
+def wait_healthy(stack):
+    """Until the app answers through nginx again (the restarted gunicorn starts), at most 30 s."""
+    deadline = time.monotonic() + 30
+    while as_cloudflared_asks(stack, "/healthz")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+
+
+def test_the_watchdog_is_a_hardened_timer_and_its_check_passes(stack, watchdog):
+    shown = dict(line.split("=", 1) for line in stack.check_output(
+        f"systemctl show -p ProtectSystem -p CapabilityBoundingSet -p NoNewPrivileges -p ReadWritePaths {WATCHDOG}.service").splitlines())
+    assert shown == {"ProtectSystem": "strict", "CapabilityBoundingSet": "", "NoNewPrivileges": "yes",
+                     "ReadWritePaths": "/var/lib/stagecraft/shop-prod"}, shown
+    assert stack.check_output(f"systemctl is-enabled {WATCHDOG}.timer") == "enabled"
+    state, dummy = watchdog_run(stack)
+    # Through nginx on loopback, with the name a client asks for (nginx closes connections for other names).
+    assert state["last"]["results"]["health"]["ok"] is True, state
+    assert state["checks"]["health"] == {"failures": 0, "down": False, "restarted": False}
+
+
+def test_a_hung_app_is_restarted_once_and_alerted_then_its_recovery(stack, watchdog):
+    """Every process of the app stopped (SIGSTOP): the master alone stopped leaves its workers accepting on the shared socket."""
+    before = len(alerts(stack))
+    pid = main_pid(stack)
+    stack.check_output(f"systemctl kill --signal=SIGSTOP {APP}")
+    try:
+        first, pid_first = watchdog_run(stack)
+        second, pid_second = watchdog_run(stack)
+    finally:
+        stack.check_output(f"systemctl kill --signal=SIGCONT {APP}")
+    assert first["last"]["results"]["health"]["ok"] is False and pid_first == pid, first
+    fired = alerts(stack)[before:]
+    assert [(alert["event"], alert["restarted"], alert["failures"]) for alert in fired] == [("down", APP, 2)], fired
+    assert pid_second not in (0, pid), "restarted: a new main process"
+    wait_healthy(stack)
+    third, pid_third = watchdog_run(stack)
+    assert [alert["event"] for alert in alerts(stack)[before:]] == ["down", "recovered"]
+    assert pid_third == pid_second and third["checks"]["health"]["failures"] == 0
+
+
+def test_an_app_answering_500_is_restarted_once_not_in_a_loop_and_nothing_fires_during_a_deploy(stack, watchdog, commits):
+    deployed, recap = run(DEPLOY, "--tags", "deploy", deploy_version="unhealthy-where-marked")
+    assert deployed.returncode == 0, output_tail(deployed)
+    before = len(alerts(stack))
+    stack.check_output(f"touch {MARKER}")
+    pid = main_pid(stack)
+    # A deploy runs (its lock): nothing is asked, restarted or alerted, however often the timer fires.
+    stack.check_output(f"echo '{{\"owner\": \"molecule\"}}' > {LOCK}")
+    try:
+        locked = [watchdog_run(stack) for dummy in range(3)]
+    finally:
+        stack.check_output(f"rm -f {LOCK}")
+    assert all(pid_after == pid and "a deploy runs" in state["last"]["suppressed"] for state, pid_after in locked), locked[-1]
+    assert alerts(stack)[before:] == []
+    # Then the 500s count: one restart after two runs, then no more however long it lasts.
+    runs = [watchdog_run(stack) for dummy in range(4)]
+    pids = [pid] + [pid_after for state, pid_after in runs]
+    assert len(set(pids)) == 2 and pids[1] == pid and pids[2] != pid and len(set(pids[2:])) == 1, pids
+    fired = alerts(stack)[before:]
+    assert [(alert["event"], alert["status"], alert["restarted"]) for alert in fired] == [("down", 500, APP)], fired
+    assert runs[-1][0]["checks"]["health"] == {"failures": 4, "down": True, "restarted": True}
+    stack.check_output(f"rm -f {MARKER}")
+    watchdog_run(stack)
+    assert [alert["event"] for alert in alerts(stack)[before:]] == ["down", "recovered"]
+
+
+def test_status_shows_the_watchdogs_last_run_and_alerts_and_nothing_holds_the_secret(stack, watchdog):
+    shown = status_text()
+    assert "watchdog: last run " in shown and ": health ok" in shown, shown[-1500:]
+    assert "watchdog alerts: " in shown and " down health (answered 500, not 200) after 2 failed runs, restarted shop-prod.service" in shown, shown[-1500:]
+    written = stack.check_output(f"cat {ALERTS} {STATE} /etc/stagecraft/watchdog/shop-prod.json; journalctl --no-pager -u {WATCHDOG}.service")
+    assert "recovered" in written and CANARY not in written
+    # The secret is on the host (the app's environment file), so its absence above means something.
+    assert CANARY in stack.file("/etc/stagecraft/shop-prod/env").content_string

@@ -182,9 +182,18 @@ def test_the_real_systemctl_on_a_unit_that_does_not_exist():
 
 def test_app_status_skips_what_it_is_not_asked(env):
     status = app_status(str(env.path))
-    assert (status["service"], status["health"], status["certificate"], status["warnings"]) == (None, None, None, [])
+    assert (status["service"], status["health"], status["certificate"], status["warnings"], status["watchdog"]) == (None, None, None, [], None)
     assert status["current"] == env.releases[1]
     assert (status["serving"], status["serving_commit"], status["serving_mismatch"], status["serving_error"]) == ("", "", False, None)
+
+
+def test_app_status_reads_the_watchdogs_last_run_and_alerts(env, tmp_path):
+    state = tmp_path / "watchdog.json"
+    assert app_status(str(env.path), watchdog_state=str(state))["watchdog"] == {"last": "no run yet", "alerts": []}
+    state.write_text(json.dumps({"last": {"time": "2026-12-06T12:00:00Z", "suppressed": None, "results": {"health": {"ok": True, "not_after": None}}},
+                                 "alerts": [{"time": "2026-12-06T11:59:00Z", "event": "recovered", "check": "health"}]}))
+    assert app_status(str(env.path), watchdog_state=str(state))["watchdog"] == {
+        "last": "2026-12-06T12:00:00Z: health ok", "alerts": ["2026-12-06T11:59:00Z recovered health"]}
 
 
 @pytest.fixture
@@ -392,7 +401,7 @@ def test_app_status_puts_it_together(env, https, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
     status = app_status(str(env.path), unit="shop-prod.service", health_url=f"https://{NAME}:{https.port}/healthz", now=NOW)
     assert sorted(status) == ["certificate", "connector", "current", "current_commit", "health", "last_deploy", "lock", "rollback_target", "rolled_back",
-                              "service", "serving", "serving_commit", "serving_error", "serving_mismatch", "snapshots", "warnings"]
+                              "service", "serving", "serving_commit", "serving_error", "serving_mismatch", "snapshots", "warnings", "watchdog"]
     assert (status["current_commit"], status["service"]["active_state"], status["health"]["status"], status["certificate"]["days_left"]) == (
         env.commits[1], "unknown", 200, 45)
 

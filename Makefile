@@ -85,6 +85,7 @@ bench: setup testbed ## Benchmarks (not part of test): results/ and docs/benchma
 	python benchmarks/nginx_proxy.py
 	python benchmarks/deploy_ssh.py
 	python benchmarks/snapshot_cost.py
+	python benchmarks/watchdog_cost.py
 
 docs: setup ## Rewrite each role README's variable table from its argument specs
 	python docs/role_docs.py

@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gunicorn_servers as base  # noqa: E402  (the shared test host and report code)
+import host_report  # noqa: E402
 
 ROOT = base.ROOT
 RESULTS = ROOT / "benchmarks" / "results" / "snapshot_cost.json"
@@ -184,15 +185,12 @@ def deploy_sentence(results: dict) -> str:
 
 
 def render_console_table(results: dict) -> str:
-    header, rows = table(results)
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
-    return "\n".join([lines[0], "  ".join("-" * width for width in widths), *lines[1:], "", deploy_sentence(results)])
+    return host_report.console_table(*table(results)) + "\n\n" + deploy_sentence(results)
 
 
 def render_docs_section(results: dict) -> str:
     header, rows = table(results)
-    data, machine, host = results["data"], results["machine"], results["test_host"]
+    data, host = results["data"], results["test_host"]
     return "\n".join([
         DOCS_BEGIN,
         "## Data snapshots: what one costs a deploy",
@@ -202,9 +200,7 @@ def render_docs_section(results: dict) -> str:
         f"{data['files']} uploads of {data['file_kb']} kB, with the app idle and while it writes "
         f"({data['writer']}), {data['repetitions']} times each, median shown.",
         "",
-        "| " + " | ".join(header) + " |",
-        "| " + " | ".join("---" for _column in header) + " |",
-        *("| " + " | ".join(row) + " |" for row in rows),
+        *host_report.markdown_table(header, rows),
         "",
         f"- {deploy_sentence(results)}",
         "- The copy is SQLite's online backup in one step: it reads under a shared lock. In WAL mode the app's writes go on "
@@ -212,15 +208,8 @@ def render_docs_section(results: dict) -> str:
         "as the longest wait shows. Apps with large databases: WAL (`PRAGMA journal_mode=WAL`, once).",
         "- Uploads are hard-linked, not copied, where shared/ and snapshots/ share a filesystem: their disk cost is nil "
         "(a file the app rewrites in place changes in the snapshot too; one it replaces does not).",
-        f"- Measured {results['date']} on {machine['cores']} cores ({machine['cpu_model']}); load average "
-        f"{machine['loadavg_start'][0]:.2f} at the start, {machine['loadavg_end'][0]:.2f} at the end. Test host `{host['image']}` "
-        f"({host['os']}, SQLite {host['sqlite']}, {host['filesystem']} under /srv).",
-        "",
-        "**Caveat:** shared, noisy machines. " + base.contention_note(machine)
-        + "Every repetition is in `benchmarks/results/snapshot_cost.json`.",
-        "",
-        "Reproduce after `make setup testbed` (about 5 minutes; the section is rewritten from the new results): "
-        "`.venv/bin/python benchmarks/snapshot_cost.py`.",
+        *host_report.closing_lines(results, f"`{host['image']}` ({host['os']}, SQLite {host['sqlite']}, {host['filesystem']} under /srv)",
+                                   "snapshot_cost", "repetition", 5),
         DOCS_END,
     ])
 
@@ -229,26 +218,17 @@ update_docs = base.section_updater(render_docs_section, DOCS_BEGIN, DOCS_END)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 20 MB, 100 files, one repetition; separate results file, docs untouched")
-    parser.add_argument("--render-docs", action="store_true", help="only rebuild the docs section from the results file; no measurement")
+    parser = host_report.new_parser(__doc__, "snapshot", "20 MB, 100 files, one repetition")
     parser.add_argument("--db-mb", type=int, default=300, help="size of the database")
     parser.add_argument("--files", type=int, default=1000, help="files in the uploads directory")
     parser.add_argument("--file-kb", type=int, default=100, help="size of each upload")
     parser.add_argument("--repetitions", type=int, default=3, help="snapshots per journal mode and load; the median is reported")
-    parser.add_argument("--image", default=base.IMAGE, help="test host image (make testbed)")
-    parser.add_argument("--container", default=f"bench-snapshot-{os.getpid()}", help="name of the test host container this run creates and removes")
-    parser.add_argument("--results", type=Path, help="results file")
-    parser.add_argument("--docs", type=Path, help="markdown file whose generated section is rewritten")
-    parser.add_argument("--no-docs", action="store_true", help="leave the docs alone")
     options = parser.parse_args(argv)
     if options.quick:
         options.db_mb, options.files, options.repetitions = 20, 100, 1
     if min(options.db_mb, options.files, options.file_kb, options.repetitions) < 1:
         parser.error("--db-mb, --files, --file-kb and --repetitions must be at least 1")
-    options.results = options.results or (QUICK_RESULTS if options.quick else RESULTS)
-    options.docs = None if options.no_docs or (options.quick and options.docs is None) else options.docs or base.DOCS
-    return options
+    return host_report.resolve_outputs(options, RESULTS, QUICK_RESULTS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""benchmarks/snapshot_cost.py's pure parts and its host half (snapshot_host.py), run here on a small app."""
+"""benchmarks/snapshot_cost.py and watchdog_cost.py: their pure parts, and the snapshot's host half (snapshot_host.py) run here on a small app."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import sqlite3
 import sys
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # The host half imports the collection's snapshot code as the test host has it: by its full name.
@@ -81,3 +83,24 @@ def test_the_docs_section_sits_between_its_markers():
     section = cost.render_docs_section(results(None))
     assert section.startswith(cost.DOCS_BEGIN) and section.endswith(cost.DOCS_END)
     assert "| delete | 2.00 s |" in section
+
+
+watchdog = load("watchdog_cost")
+
+
+def test_the_watchdog_table_says_cpu_per_run_and_per_day():
+    variant = {"name": "https", "url": "u", "cpu_seconds": [0.08, 0.1, 0.09], "passed": 3,
+               "summary": {"median_s": 0.09, "min_s": 0.08, "max_s": 0.1, "per_day_s": 0.09 * 1440}}
+    results = {"runs_per_day": 1440, "runs": 3, "variants": [variant], "date": "d",
+               "machine": {"cores": 2, "cpu_model": "cpu", "loadavg_start": [0.5], "loadavg_end": [0.7]},
+               "test_host": {"image": "img", "os": "Debian", "python": "3.11"}}
+    _header, rows = watchdog.table(results)
+    assert rows == [["https", "90 ms (80-100)", "2.2 min", "0.15%", "3 of 3"]]
+    section = watchdog.render_docs_section(results)
+    assert section.startswith(watchdog.DOCS_BEGIN) and section.endswith(watchdog.DOCS_END)
+
+
+def test_the_watchdog_config_is_the_roles_shape():
+    """The benchmark's config has the keys of the one the role writes (roles/watchdog/vars/main.yml)."""
+    role_vars = yaml.safe_load((ROOT / "roles" / "watchdog" / "vars" / "main.yml").read_text(encoding="utf-8"))
+    assert set(watchdog.config("https://bench.test:8443/healthz")) == set(role_vars["_watchdog_settings"])

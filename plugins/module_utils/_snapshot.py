@@ -19,6 +19,8 @@ rollback away from that release can put the data back as it was before the relea
 - Paths are relative to shared/ and must stay inside it: no absolute path, no `..`, no symlink leading out.
   Links inside a copied directory are copied as links, never followed.
 - A snapshot is made under a hidden name and renamed into place, so none is ever half there.
+- Scheduled snapshots (the deploy role's timer, _scheduled_snapshot.py) live beside them as `snapshots/scheduled-<time>/`:
+  no release owns them, so a deploy's prune leaves them to their own retention (by count and age).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import datetime
 import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -45,6 +48,9 @@ STAGES = ("before_build", "after_build", "before_switch", "after_switch")
 # SQLite's companions of a database file, which count towards its size.
 COMPANIONS = ("-wal", "-journal")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+SCHEDULED_PREFIX = "scheduled-"
+# A snapshot's id is its directory's name in snapshots/: a release id or scheduled-<time>.
+SNAPSHOT_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
 
 
 def path_problem(path, what):
@@ -349,6 +355,9 @@ def restore(base, release_id):
     Returns {"manifest", "written_since", "lost", "restored"}; raises when the release has no snapshot. A path that
     was absent when the snapshot was taken is left as it is now (named in `left`).
     """
+    problem = id_problem(release_id)
+    if problem:
+        raise DeployError(problem, details={"snapshot": release_id})
     manifest = read_manifest(base, release_id)
     if manifest is None:
         raise DeployError("release {0} has no snapshot to restore in {1}".format(release_id, os.path.join(base, SNAPSHOTS)),
@@ -373,11 +382,36 @@ def restore(base, release_id):
     return {"manifest": manifest, "written_since": changed, "lost": loss_sentence(manifest, changed, rewritten), "restored": restored, "left": left}
 
 
+def id_problem(snapshot_id):
+    """Why `snapshot_id` names no snapshot directory (a path, `..`, a hidden or half-made one), or None."""
+    text = str(snapshot_id)
+    if SNAPSHOT_ID.fullmatch(text) and ".." not in text:
+        return None
+    return ("snapshot id {0} is not a snapshot's name: a release id or scheduled-<time>, as playbooks/status.yml lists them "
+            "(letters, digits, '.', '_' and '-'; no '/', no '..', not hidden)".format(json.dumps(text)))
+
+
+def scheduled_id(now):
+    """The id of a scheduled snapshot taken at `now` (UTC): ids sort as the times do."""
+    return SCHEDULED_PREFIX + now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def retention_plan(manifests, keep, max_age_days, now):
+    """The ids of the scheduled snapshots to remove: all but the newest `keep`, and those taken more than `max_age_days`
+    before `now` (0: no age limit). The newest is always kept; snapshots of releases go with their releases, never here."""
+    newest_first = sorted((manifest for manifest in manifests if manifest["release_id"].startswith(SCHEDULED_PREFIX)),
+                          key=lambda manifest: manifest["release_id"], reverse=True)
+    oldest_kept = now.timestamp() - max_age_days * 86400
+    return sorted(manifest["release_id"] for index, manifest in enumerate(newest_first)
+                  if index > 0 and (index >= keep or (max_age_days and _taken_seconds(manifest) < oldest_kept)))
+
+
 def prune_plan(base, keep_release_ids):
-    """The snapshots (release ids) and leftovers (hidden names) to remove: those of releases no longer kept."""
+    """The snapshots (release ids) and leftovers (hidden names) to remove: those of releases no longer kept.
+    Scheduled snapshots are left to their own retention (retention_plan)."""
     directory = os.path.join(base, SNAPSHOTS)
     names = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
-    remove = [name for name in names if not name.startswith(".") and name not in keep_release_ids]
+    remove = [name for name in names if not name.startswith((".", SCHEDULED_PREFIX)) and name not in keep_release_ids]
     leftovers = [name for name in names if name.startswith((TAKING_PREFIX, REMOVING_PREFIX))]
     return remove, leftovers
 

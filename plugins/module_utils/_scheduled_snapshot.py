@@ -11,20 +11,18 @@
 
 The role installs this file with _snapshot.py and _errors.py (standard library only) under a root-owned directory, so
 the timer runs the deploy's own snapshot code. CONFIG is the role's root-only JSON: base, databases, dirs, max_bytes,
-keep, max_age_days, ship_command.
+keep, max_age_days, pre_command, ship_command.
 
-One run: take `snapshots/scheduled-<time>/`, hand its path to the ship command if there is one, then remove the
-scheduled snapshots beyond the retention (by count and age). What it prints names paths, sizes and ids, never
-contents; the ship command's output goes to a root-only file beside the snapshots, never to the journal, because such
-commands may print credentials (a URL with a token, a password prompt's echo).
+One run: take `snapshots/scheduled-<time>/` (after the pre_snapshot command, if any), hand its path to the ship command
+if there is one, then remove the scheduled snapshots beyond the retention (by count and age). What it prints names
+paths, sizes and ids, never contents; the user commands' output goes to root-only files beside the snapshots, never to
+the journal, because such commands may print credentials (a URL with a token, a password prompt's echo).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import os
-import subprocess
 import sys
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils import _snapshot
@@ -33,36 +31,21 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import D
 # The exit statuses: the unit fails (and says why in the journal) on either.
 SNAPSHOT_FAILED = 1
 SHIP_FAILED = 2
-# What a user command sees of the environment: nothing of the timer's or the app's but a PATH.
-COMMAND_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
 
-def command_log(base, name):
-    """Where the output of the user command `name` (ship) goes: root-only, beside the snapshots, replaced by each run."""
-    return os.path.join(base, _snapshot.SNAPSHOTS, ".{0}.log".format(name))
-
-
-def run_command(command, path, log_path):
-    """Run the user's shell `command` with `path` as its $1 (and $SNAPSHOT_DIR); its output into `log_path` (0600). Its exit status."""
-    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    os.fchmod(descriptor, 0o600)
-    with os.fdopen(descriptor, "w") as log:
-        return subprocess.call(["/bin/sh", "-c", command, "stagecraft-snapshot", path], stdin=subprocess.DEVNULL, stdout=log,
-                               stderr=subprocess.STDOUT, env=dict(COMMAND_ENV, SNAPSHOT_DIR=path), cwd=os.path.dirname(path))
-
-
-def run(config, now=None, runner=run_command):
+def run(config, now=None, runner=_snapshot.run_user_command):
     """One scheduled run for `config`: (exit status, lines to print). Retention runs whether or not shipping worked."""
     base = config["base"]
     now = now or datetime.datetime.now(datetime.timezone.utc)
     snapshot_id = _snapshot.scheduled_id(now)
     try:
-        manifest = _snapshot.take(base, snapshot_id, config["databases"], config["dirs"], config["max_bytes"], now=now)
+        manifest = _snapshot.take(base, snapshot_id, config["databases"], config["dirs"], config["max_bytes"], now=now,
+                                  pre_command=config.get("pre_command", ""))
     except (DeployError, OSError) as exc:
         return SNAPSHOT_FAILED, ["snapshot not taken: {0}".format(exc)]
     status, lines = 0, ["took {0}".format(_snapshot.summary(manifest)["summary"])]
     if config.get("ship_command"):
-        path, log_path = _snapshot.snapshot_dir(base, snapshot_id), command_log(base, "ship")
+        path, log_path = _snapshot.snapshot_dir(base, snapshot_id), _snapshot.command_log(base, "ship")
         code = runner(config["ship_command"], path, log_path)
         if code == 0:
             lines.append("shipped {0} with the ship command".format(snapshot_id))

@@ -92,6 +92,8 @@ SNAPSHOT_SPEC = dict(
     snapshot_dirs=dict(type="list", elements="str", default=[]),
     snapshot_max_bytes=dict(type="int", default=1073741824),
     snapshot_before=dict(type="str", default="before_switch", choices=list(_snapshot.STAGES)),
+    # It may carry credentials (PGPASSWORD=...): never in Ansible's record of the module's arguments.
+    snapshot_pre_command=dict(type="str", default="", no_log=True),
     restore_data=dict(type="bool", default=False),
 )
 OUTCOMES = ["success", "unchanged", "failed", "rolled_back", "interrupted"]
@@ -411,7 +413,7 @@ def snapshot(call):
         items = _snapshot.plan(*args)
         return {"changed": True, "release_id": params["release_id"], "bytes": sum(item["bytes"] for item in items), "items": items,
                 "diff": {"before": {}, "after": {"snapshot": params["release_id"]}}}
-    manifest = _snapshot.take(args[0], params["release_id"], *args[1:])
+    manifest = _snapshot.take(args[0], params["release_id"], *args[1:], pre_command=params["snapshot_pre_command"])
     return dict(manifest, changed=True, holds=_snapshot.describe(manifest), diff={"before": {}, "after": {"snapshot": params["release_id"]}})
 
 
@@ -642,7 +644,7 @@ class Deploy:
         """The data's snapshot, before the step that runs the first hook stage that may change it, when a new release comes in."""
         params = self.params
         stage_step = "build" if params["snapshot_before"] in ("before_build", "after_build") else "activate"
-        wanted = params["snapshot_databases"] or params["snapshot_dirs"]
+        wanted = params["snapshot_databases"] or params["snapshot_dirs"] or params["snapshot_pre_command"]
         if wanted and step == stage_step and not params["rollback"] and release_id != self.previous_id:
             self.run_step("snapshot", snapshot, release_id=release_id)
 

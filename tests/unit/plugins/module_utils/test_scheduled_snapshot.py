@@ -39,14 +39,14 @@ def test_a_scheduled_run_takes_a_listed_snapshot_and_keeps_the_newest(config):
 
 
 def test_the_ship_command_gets_the_snapshots_path_and_its_output_stays_out_of_what_is_printed(config):
-    config["ship_command"] = "echo token={0}; test -f \"$1/manifest.json\" && test \"$1\" = \"$SNAPSHOT_DIR\" && echo \"$1\" > ../shipped".format(CANARY)
+    config["ship_command"] = "echo token={0}; test -f \"$1/manifest.json\" && test \"$1\" = \"$SNAPSHOT_DIR\" && echo \"$1\" > ../../shipped".format(CANARY)
     status, lines = _scheduled_snapshot.run(config, now=NOW)
     assert status == 0, lines
     path = _snapshot.snapshot_dir(config["base"], _snapshot.scheduled_id(NOW))
     assert open(os.path.join(config["base"], "shipped")).read() == path + "\n"
     assert lines[1] == "shipped scheduled-20261206T120000Z with the ship command"
     assert CANARY not in json.dumps(lines)
-    log = _scheduled_snapshot.command_log(config["base"], "ship")
+    log = _snapshot.command_log(config["base"], "ship")
     assert CANARY in open(log).read() and stat.S_IMODE(os.stat(log).st_mode) == 0o600
 
 
@@ -76,3 +76,12 @@ def test_main_reads_its_config_file_and_prints_no_content(config, tmp_path, caps
     printed = capsys.readouterr().out
     assert printed.startswith("took scheduled-") and CANARY not in printed
     assert rows(tmp_path / "shared" / "db.sqlite3") == ["one", CANARY]
+
+
+def test_a_pre_snapshot_command_writes_into_the_snapshot_before_it_is_shipped(config):
+    config["pre_command"] = "echo dump-of-the-other-database > \"$1/other.sql\"; echo connecting with {0}".format(CANARY)
+    config["ship_command"] = "test -f \"$1/pre_snapshot/other.sql\""
+    status, lines = _scheduled_snapshot.run(config, now=NOW)
+    assert status == 0, lines
+    assert "pre_snapshot (1 files, 27 bytes)" in lines[0] and CANARY not in json.dumps(lines)
+    assert CANARY in open(_snapshot.command_log(config["base"], _snapshot.PRE_SNAPSHOT)).read()

@@ -277,3 +277,24 @@ def test_a_hostile_or_malformed_snapshot_id_is_refused_before_anything_is_read(b
 @pytest.mark.parametrize("snapshot_id", [RELEASE, "scheduled-20261206T120000Z"])
 def test_release_and_scheduled_ids_are_snapshot_names(snapshot_id):
     assert _snapshot.id_problem(snapshot_id) is None
+
+
+def test_a_failing_pre_snapshot_command_stops_the_snapshot_and_its_output_stays_in_its_log(base):
+    with pytest.raises(DeployError) as failed:
+        take(base, pre_command="echo 'password {0}' >&2; exit 4".format(CANARY))
+    assert str(failed.value).startswith("the pre_snapshot command failed (exit status 4), so no snapshot was taken; its output is in ")
+    assert CANARY not in str(failed.value) + json.dumps(failed.value.details)
+    assert os.listdir(str(base / "snapshots")) == [".pre_snapshot.log"]
+    assert CANARY in (base / "snapshots" / ".pre_snapshot.log").read_text()
+
+
+def test_a_restore_leaves_what_the_pre_snapshot_command_wrote_to_the_user_and_says_so(base):
+    manifest = take(base, pre_command='test "$1" = "$SNAPSHOT_DIR" && test "$PWD" = "$1" && env > "$1/env.txt"')
+    assert manifest["items"][-1]["kind"] == "pre_snapshot" and manifest["items"][-1]["files"] == 1
+    # The command sees none of the caller's environment.
+    assert "PYTEST" not in (base / "snapshots" / RELEASE / "pre_snapshot" / "env.txt").read_text()
+    result = _snapshot.restore(str(base), RELEASE)
+    assert result["restored"] == ["db.sqlite3", "media"]
+    assert result["lost"].endswith("; what the pre_snapshot command wrote is not restored: restore it yourself from snapshots/{0}/pre_snapshot/ "
+                                   "(pg_restore, ...)".format(RELEASE))
+    assert "data written to db.sqlite3, media since" in result["lost"]

@@ -377,6 +377,16 @@ def test_a_snapshot_above_the_bound_fails_before_any_hook_and_is_recorded(with_s
     assert [entry["outcome"] for entry in records(base)] == ["failed"] and not (base / "deploy.lock").exists()
 
 
+def test_a_failing_pre_snapshot_command_fails_the_deploy_before_any_hook_without_its_output(with_snapshots, base, origin_without_network):
+    app_data(base, "before")
+    with pytest.raises(DeployError) as failed:
+        run(dict(with_snapshots, snapshot_pre_command="echo 'pg_dump: password {0} refused' >&2; exit 2".format(CANARY),
+                 hooks={"before_switch": ["touch ../../shared/hook-ran"]}))
+    assert str(failed.value).startswith("snapshot step: the pre_snapshot command failed (exit status 2), so no snapshot was taken")
+    assert failed.value.details["step"] == "snapshot" and not (base / "shared" / "hook-ran").exists()
+    assert CANARY not in str(failed.value) + json.dumps(failed.value.details)
+
+
 @pytest.fixture
 def new_release_serves(with_snapshots, base, origin_without_network, main_serves):
     """main's release good, then a newer one (its snapshot taken before it came in) current and good; the app wrote since."""

@@ -1185,9 +1185,10 @@ def test_a_rollback_with_restore_data_serves_the_old_schema_with_the_data_from_b
 
 
 # Scheduled snapshots (deploy_snapshot_schedule): the timer set up by a deploy, its service started once by hand under a
-# write load rather than waited for, its snapshot listed and put back by playbooks/restore.yml. Its ship command prints a
-# canary, which must stay in the root-only log. A day and time the timer never reaches in the test.
+# write load rather than waited for, its snapshot listed and put back by playbooks/restore.yml. Its pre_snapshot command
+# writes a dump into it; that command and the ship command print a canary, which must stay in their root-only logs. A day and time the timer never reaches in the test.
 SCHEDULED = DATA | {"deploy_version": "data-v1", "deploy_snapshot_schedule": "*-*-* 03:15:00", "deploy_snapshot_keep": 2,
+                    "deploy_snapshot_pre_command": f'echo "a dump of another database" > "$1/other.sql"; echo "connecting with {CANARY}-pre"',
                     "deploy_snapshot_ship_command": f'echo "shipping $1 with password {CANARY}-ship"; test -f "$SNAPSHOT_DIR/manifest.json"'}
 SNAPSHOT_UNIT = "app-prod-snapshot"
 # Rows the app's user writes while the snapshot is taken: bounded in count and time, stopped by the test.
@@ -1213,6 +1214,8 @@ def scheduled_snapshot(each) -> dict:
                              ".execute('SELECT count(*) FROM item').fetchone()[0])\"").stdout.strip(),
             "journal": each.run(f"journalctl --no-pager -o cat -u {SNAPSHOT_UNIT}.service").stdout,
             "ship_log": each.run(f"cat {BASE}/snapshots/.ship.log").stdout, "ship_log_mode": each.file(f"{BASE}/snapshots/.ship.log").mode,
+            "pre_log": each.run(f"cat {BASE}/snapshots/.pre_snapshot.log").stdout,
+            "dump": each.run(f"cat {BASE}/snapshots/{ids[-1] if ids else 'none'}/pre_snapshot/other.sql").stdout,
             "timer": each.run(f"systemctl is-enabled {SNAPSHOT_UNIT}.timer; systemctl is-active {SNAPSHOT_UNIT}.timer").stdout.split(),
             "exposure": each.run(f"systemd-analyze security --no-pager {SNAPSHOT_UNIT}.service | tail -1").stdout.strip()}
 
@@ -1243,6 +1246,7 @@ def test_the_timers_snapshot_under_write_load_is_a_consistent_database_listed_by
     assert taken["started"] == (0, ""), taken["journal"]
     assert len(taken["ids"]) == 1 and taken["integrity"] == "ok"
     assert int(taken["rows"]) > 1  # "before" and some of the load's rows
+    assert taken["dump"] == "a dump of another database\n" and "pre_snapshot (1 files, 27 bytes)" in taken["journal"]
     assert f"took {taken['ids'][0]} taken " in taken["journal"] and f"shipped {taken['ids'][0]} with the ship command" in taken["journal"]
     restored, recap = timer_snapshots[3][inventory_name]
     assert f"{taken['ids'][0]} taken " in " ".join(restored.stdout.split())  # the report's list of snapshots
@@ -1273,5 +1277,6 @@ def test_no_secret_shows_in_the_timers_output_listing_or_restore(inventory_name,
     set_up, taken = timer_snapshots[0], timer_snapshots[1][inventory_name]
     restored = timer_snapshots[3][inventory_name][0]
     assert f"with password {CANARY}-ship" in taken["ship_log"] and taken["ship_log_mode"] == 0o600  # the ship command's own output
+    assert f"connecting with {CANARY}-pre" in taken["pre_log"]
     for text in (taken["journal"], set_up.output, restored.stdout + restored.stderr, timer_snapshots[2][0].stdout):
         assert CANARY not in text

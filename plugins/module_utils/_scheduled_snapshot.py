@@ -68,10 +68,9 @@ def main(argv=None):
         return SNAPSHOT_FAILED
     with open(arguments[0]) as handle:
         status, lines = run(json.load(handle))
-    for line in lines:
-        print(line)
+    sys.stdout.write("".join(line + "\n" for line in lines))
     return status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

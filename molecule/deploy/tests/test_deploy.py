@@ -1188,7 +1188,8 @@ def test_a_rollback_with_restore_data_serves_the_old_schema_with_the_data_from_b
 
 # Scheduled snapshots (deploy_snapshot_schedule): the timer set up by a deploy, its service started once by hand under a
 # write load rather than waited for, its snapshot listed and put back by playbooks/restore.yml. Its pre_snapshot command
-# writes a dump into it; that command and the ship command print a canary, which must stay in their root-only logs. A day and time the timer never reaches in the test.
+# writes a dump into it; that command and the ship command print a canary, which must stay in their root-only logs.
+# The schedule is a time the timer does not reach during the test.
 SCHEDULED = DATA | {"deploy_version": "data-v1", "deploy_snapshot_schedule": "*-*-* 03:15:00", "deploy_snapshot_keep": 2,
                     "deploy_snapshot_pre_command": f'echo "a dump of another database" > "$1/other.sql"; echo "connecting with {CANARY}-pre"',
                     "deploy_snapshot_ship_command": f'echo "shipping $1 with password {CANARY}-ship"; test -f "$SNAPSHOT_DIR/manifest.json"'}

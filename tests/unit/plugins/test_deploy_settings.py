@@ -49,7 +49,8 @@ def settings(**changes):
     {"deploy_balancers": ["lb1"], "deploy_balancer_member": "[fd00::5]:8000", "deploy_app_name": "a", "deploy_app_env": "dev_2"},
     {"deploy_snapshot_databases": ["db.sqlite3", "data/app.db"], "deploy_snapshot_dirs": ["media", "uploads/"],
      "deploy_snapshot_max_bytes": "500000000", "deploy_snapshot_before": "before_build", "deploy_rollback": True, "deploy_restore_data": "true"},
-    {"deploy_snapshot_pre_command": "pg_dump shop > \"$1/shop.sql\"", "deploy_snapshot_schedule": "daily", "deploy_snapshot_keep": "1", "deploy_snapshot_max_age_days": 0},
+    {"deploy_snapshot_pre_command": "pg_dump shop > \"$1/shop.sql\"", "deploy_snapshot_schedule": "daily", "deploy_snapshot_keep": "1",
+     "deploy_snapshot_max_age_days": 0},
     # A URL with a user but no password carries no credentials.
     {"deploy_repo": "ssh://git@git.example.com/shop.git", "deploy_rollback": "yes", "deploy_rollback_to": "x"},
 ])

@@ -235,6 +235,17 @@ options:
     choices: [before_build, after_build, before_switch, after_switch]
     default: before_switch
     version_added: 0.3.0
+  snapshot_pre_command:
+    description:
+      - A shell command run as root before the snapshot's copies, with the snapshot's C(pre_snapshot/) directory to write into as
+        its C($1) (and C($SNAPSHOT_DIR), also its working directory) and nothing of the environment but C(PATH), so that a
+        C(pg_dump) of a database this module does not copy becomes part of the snapshot. It alone also makes a snapshot.
+      - When it fails, no snapshot is taken and the task fails naming its exit status; its output goes to
+        C(<path>/snapshots/.pre_snapshot.log) (root only), never into a message, as it may hold credentials.
+      - A restore leaves what it wrote to the user (C(pg_restore)) and says so.
+    type: str
+    default: ""
+    version_added: 0.3.0
   restore_data:
     description:
       - With O(rollback), put the snapshot of the release being left (taken before it was switched in) back into C(shared/)

@@ -95,6 +95,13 @@ def _snapshot_problems(settings):
     if settings["deploy_snapshot_before"] not in STAGES:
         problems.append("deploy_snapshot_before {0} is no hook stage; the stages are {1}".format(quoted(settings["deploy_snapshot_before"]),
                                                                                                  ", ".join(STAGES)))
+    if settings["deploy_snapshot_schedule"] and not (databases or dirs or settings["deploy_snapshot_pre_command"]):
+        problems.append("deploy_snapshot_schedule needs deploy_snapshot_databases, deploy_snapshot_dirs or deploy_snapshot_pre_command: "
+                        "a scheduled snapshot would hold nothing")
+    if as_int(settings["deploy_snapshot_keep"]) < 1:
+        problems.append("deploy_snapshot_keep must be at least 1 (got {0})".format(quoted(settings["deploy_snapshot_keep"])))
+    if as_int(settings["deploy_snapshot_max_age_days"]) < 0:
+        problems.append("deploy_snapshot_max_age_days must be 0 (no age limit) or more (got {0})".format(quoted(settings["deploy_snapshot_max_age_days"])))
     if as_bool(settings["deploy_restore_data"]) and not as_bool(settings["deploy_rollback"]):
         problems.append("deploy_restore_data needs deploy_rollback: true (playbooks/rollback.yml -e restore_data=true)")
     return problems

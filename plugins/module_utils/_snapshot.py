@@ -19,6 +19,10 @@ rollback away from that release can put the data back as it was before the relea
 - Paths are relative to shared/ and must stay inside it: no absolute path, no `..`, no symlink leading out.
   Links inside a copied directory are copied as links, never followed.
 - A snapshot is made under a hidden name and renamed into place, so none is ever half there.
+- A user's pre_snapshot command (pg_dump of a database not ours to copy) writes into `snapshots/<id>/pre_snapshot/`
+  before the copies; when it fails, no snapshot is taken. Its output goes to a root-only log, never into a message.
+- Scheduled snapshots (the deploy role's timer, _scheduled_snapshot.py) live beside them as `snapshots/scheduled-<time>/`:
+  no release owns them, so a deploy's prune leaves them to their own retention (by count and age).
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ import datetime
 import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
+import subprocess
 import tempfile
 import time
 
@@ -45,6 +51,13 @@ STAGES = ("before_build", "after_build", "before_switch", "after_switch")
 # SQLite's companions of a database file, which count towards its size.
 COMPANIONS = ("-wal", "-journal")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Where a pre_snapshot command writes in a snapshot; a restore leaves its files to the user (pg_restore, mysql).
+PRE_SNAPSHOT = "pre_snapshot"
+# What a user command (pre_snapshot, ship) sees of the environment: nothing of the caller's or the app's but a PATH.
+COMMAND_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+SCHEDULED_PREFIX = "scheduled-"
+# A snapshot's id is its directory's name in snapshots/: a release id or scheduled-<time>.
+SNAPSHOT_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
 
 
 def path_problem(path, what):
@@ -212,17 +225,46 @@ def _replace_dir(staged, final):
         shutil.rmtree(old)
 
 
-def take(base, release_id, databases, dirs, max_bytes, now=None, clock=time.monotonic):
+def command_log(base, name):
+    """Where the output of the user command `name` (pre_snapshot, ship) goes: root-only, beside the snapshots, replaced by each run."""
+    return os.path.join(base, SNAPSHOTS, ".{0}.log".format(name))
+
+
+def run_user_command(command, path, log_path):
+    """Run the user's shell `command` with `path` as its $1 (and $SNAPSHOT_DIR); its output into `log_path` (0600). Its exit status."""
+    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as log:
+        return subprocess.call(["/bin/sh", "-c", command, "stagecraft-snapshot", path], stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT, env=dict(COMMAND_ENV, SNAPSHOT_DIR=path), cwd=path)
+
+
+def _pre_snapshot(base, staging, command):
+    """Run the pre_snapshot `command` into <staging>/pre_snapshot/; what it wrote, as a manifest item. Raises when it fails."""
+    directory = os.path.join(staging, PRE_SNAPSHOT)
+    os.mkdir(directory, 0o700)
+    log_path = command_log(base, PRE_SNAPSHOT)
+    status = run_user_command(command, directory, log_path)
+    if status != 0:
+        raise DeployError("the pre_snapshot command failed (exit status {0}), so no snapshot was taken; its output is in {1} (root only, "
+                          "not shown: it may hold credentials)".format(status, log_path), details={"pre_snapshot_status": status})
+    size, files = _tree_size(directory)
+    return {"kind": PRE_SNAPSHOT, "path": PRE_SNAPSHOT, "present": True, "bytes": size, "files": files}
+
+
+def take(base, release_id, databases, dirs, max_bytes, now=None, clock=time.monotonic, pre_command=""):
     """Snapshot `databases` and `dirs` (relative to <base>/shared) into <base>/snapshots/<release_id>/; returns its manifest.
 
     Refused before anything is copied when a path is hostile or the snapshot would hold more than `max_bytes`.
-    A snapshot already there for the release (it is switched in again) is replaced.
+    A snapshot already there for the release (it is switched in again) is replaced. A `pre_command` (shell) runs
+    first with the snapshot's pre_snapshot/ directory as its $1; when it fails, nothing is taken.
     """
     started = clock()
     shared_dir = os.path.join(base, "shared")
     items = plan(base, databases, dirs, max_bytes)
     staging = tempfile.mkdtemp(prefix=TAKING_PREFIX + release_id + "-", dir=_make_snapshots_dir(base))
     try:
+        pre_items = [_pre_snapshot(base, staging, pre_command)] if pre_command else []
         for item in items:
             if not item["present"]:
                 continue
@@ -234,6 +276,7 @@ def take(base, release_id, databases, dirs, max_bytes, now=None, clock=time.mono
                 item["bytes"] = os.path.getsize(target)
             else:
                 item.update(copy_tree(source, target))
+        items += pre_items
         manifest = {"release_id": release_id, "taken": _utc(now or datetime.datetime.now(datetime.timezone.utc)),
                     "bytes": sum(item["bytes"] for item in items), "items": items, "seconds": round(clock() - started, 2)}
         _write_manifest(staging, manifest)
@@ -280,6 +323,11 @@ def describe(manifest):
     return ", ".join(parts) or "nothing"
 
 
+def _data_items(manifest):
+    """The items of `manifest` copied from shared/ (not what a pre_snapshot command wrote)."""
+    return [item for item in manifest["items"] if item["kind"] != PRE_SNAPSHOT]
+
+
 def _newest_change(path):
     """The newest modification time of `path` (a database with its companions, or a tree), links not followed; 0 when absent."""
     if not os.path.lexists(path):
@@ -298,7 +346,7 @@ def written_since(base, manifest):
     taken = _taken_seconds(manifest)
     shared_dir = os.path.join(base, "shared")
     # The manifest's time is to the second: anything in its second counts as written since.
-    return [item["path"] for item in manifest["items"] if _newest_change(_inside(shared_dir, item["path"], "snapshot " + item["kind"])) >= int(taken)]
+    return [item["path"] for item in _data_items(manifest) if _newest_change(_inside(shared_dir, item["path"], "snapshot " + item["kind"])) >= int(taken)]
 
 
 def rewritten_in_place(base, manifest):
@@ -306,7 +354,7 @@ def rewritten_in_place(base, manifest):
     whose snapshot copy changed with them (a restore cannot give their old content back)."""
     taken = int(_taken_seconds(manifest))
     counts = {}
-    for item in manifest["items"]:
+    for item in _data_items(manifest):
         tree = os.path.join(snapshot_dir(base, manifest["release_id"]), "shared", item["path"])
         if item["kind"] == "directory" and item.get("linked") and os.path.isdir(tree):
             count = sum(1 for root, _dirs, names in os.walk(tree) for name in names
@@ -318,13 +366,16 @@ def rewritten_in_place(base, manifest):
 
 def loss_sentence(manifest, changed, rewritten=None):
     """What a restore of `manifest` loses, said before and after it; `rewritten` as rewritten_in_place() counts them."""
-    paths = ", ".join(item["path"] for item in manifest["items"])
+    paths = ", ".join(item["path"] for item in _data_items(manifest))
     if changed:
         sentence = "data written to {0} since {1} is lost (changed since the snapshot: {2})".format(paths, manifest["taken"], ", ".join(changed))
     else:
         sentence = "data written to {0} since {1} is lost (none of them changed since the snapshot)".format(paths, manifest["taken"])
     for path, count in sorted((rewritten or {}).items()):
         sentence += "; {0} file(s) of {1} were rewritten in place since the snapshot and keep their new content (hard links)".format(count, path)
+    if len(_data_items(manifest)) < len(manifest["items"]):
+        sentence += ("; what the pre_snapshot command wrote is not restored: restore it yourself from {0}/{1}/ (pg_restore, ...)".format(
+            os.path.join(SNAPSHOTS, manifest["release_id"]), PRE_SNAPSHOT))
     return sentence
 
 
@@ -349,6 +400,9 @@ def restore(base, release_id):
     Returns {"manifest", "written_since", "lost", "restored"}; raises when the release has no snapshot. A path that
     was absent when the snapshot was taken is left as it is now (named in `left`).
     """
+    problem = id_problem(release_id)
+    if problem:
+        raise DeployError(problem, details={"snapshot": release_id})
     manifest = read_manifest(base, release_id)
     if manifest is None:
         raise DeployError("release {0} has no snapshot to restore in {1}".format(release_id, os.path.join(base, SNAPSHOTS)),
@@ -356,7 +410,7 @@ def restore(base, release_id):
     changed, rewritten = written_since(base, manifest), rewritten_in_place(base, manifest)
     shared_dir = os.path.join(base, "shared")
     restored, left = [], []
-    for item in manifest["items"]:
+    for item in _data_items(manifest):
         live = _inside(shared_dir, item["path"], "snapshot " + item["kind"])
         if not item["present"]:
             left.append(item["path"])
@@ -373,11 +427,36 @@ def restore(base, release_id):
     return {"manifest": manifest, "written_since": changed, "lost": loss_sentence(manifest, changed, rewritten), "restored": restored, "left": left}
 
 
+def id_problem(snapshot_id):
+    """Why `snapshot_id` names no snapshot directory (a path, `..`, a hidden or half-made one), or None."""
+    text = str(snapshot_id)
+    if SNAPSHOT_ID.fullmatch(text) and ".." not in text:
+        return None
+    return ("snapshot id {0} is not a snapshot's name: a release id or scheduled-<time>, as playbooks/status.yml lists them "
+            "(letters, digits, '.', '_' and '-'; no '/', no '..', not hidden)".format(json.dumps(text)))
+
+
+def scheduled_id(now):
+    """The id of a scheduled snapshot taken at `now` (UTC): ids sort as the times do."""
+    return SCHEDULED_PREFIX + now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def retention_plan(manifests, keep, max_age_days, now):
+    """The ids of the scheduled snapshots to remove: all but the newest `keep`, and those taken more than `max_age_days`
+    before `now` (0: no age limit). The newest is always kept; snapshots of releases go with their releases, never here."""
+    newest_first = sorted((manifest for manifest in manifests if manifest["release_id"].startswith(SCHEDULED_PREFIX)),
+                          key=lambda manifest: manifest["release_id"], reverse=True)
+    oldest_kept = now.timestamp() - max_age_days * 86400
+    return sorted(manifest["release_id"] for index, manifest in enumerate(newest_first)
+                  if index > 0 and (index >= keep or (max_age_days and _taken_seconds(manifest) < oldest_kept)))
+
+
 def prune_plan(base, keep_release_ids):
-    """The snapshots (release ids) and leftovers (hidden names) to remove: those of releases no longer kept."""
+    """The snapshots (release ids) and leftovers (hidden names) to remove: those of releases no longer kept.
+    Scheduled snapshots are left to their own retention (retention_plan)."""
     directory = os.path.join(base, SNAPSHOTS)
     names = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
-    remove = [name for name in names if not name.startswith(".") and name not in keep_release_ids]
+    remove = [name for name in names if not name.startswith((".", SCHEDULED_PREFIX)) and name not in keep_release_ids]
     leftovers = [name for name in names if name.startswith((TAKING_PREFIX, REMOVING_PREFIX))]
     return remove, leftovers
 

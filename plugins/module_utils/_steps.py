@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import datetime
 import grp
+import json
 import os
 import pwd
 import shutil
@@ -91,6 +92,8 @@ SNAPSHOT_SPEC = dict(
     snapshot_dirs=dict(type="list", elements="str", default=[]),
     snapshot_max_bytes=dict(type="int", default=1073741824),
     snapshot_before=dict(type="str", default="before_switch", choices=list(_snapshot.STAGES)),
+    # It may carry credentials (PGPASSWORD=...): never in Ansible's record of the module's arguments.
+    snapshot_pre_command=dict(type="str", default="", no_log=True),
     restore_data=dict(type="bool", default=False),
 )
 OUTCOMES = ["success", "unchanged", "failed", "rolled_back", "interrupted"]
@@ -410,7 +413,7 @@ def snapshot(call):
         items = _snapshot.plan(*args)
         return {"changed": True, "release_id": params["release_id"], "bytes": sum(item["bytes"] for item in items), "items": items,
                 "diff": {"before": {}, "after": {"snapshot": params["release_id"]}}}
-    manifest = _snapshot.take(args[0], params["release_id"], *args[1:])
+    manifest = _snapshot.take(args[0], params["release_id"], *args[1:], pre_command=params["snapshot_pre_command"])
     return dict(manifest, changed=True, holds=_snapshot.describe(manifest), diff={"before": {}, "after": {"snapshot": params["release_id"]}})
 
 
@@ -430,18 +433,46 @@ def restore_data(call):
         raise DeployError("cannot restore data: release {0}, which the rollback leaves, has no snapshot in {1} (restore_data needs "
                           "deploy_snapshot_databases or deploy_snapshot_dirs when that release was deployed); nothing was changed".format(
                               leaving or "(none)", os.path.join(base, _snapshot.SNAPSHOTS)), details={"release_id": leaving, "refused": True})
-    result = {"changed": True, "release_id": leaving, "rollback_to": target, "taken": manifest["taken"], "holds": _snapshot.describe(manifest),
-              "diff": {"before": {"data": "as now"}, "after": {"data": "snapshot of {0} ({1})".format(leaving, manifest["taken"])}}}
+    result = dict(_put_back(call, base, manifest), release_id=leaving, rollback_to=target)
+    result["warnings"] = ["{0} the snapshot taken {1} before release {2} was switched in ({3}): {4}{5}".format(
+        "would restore" if call.check_mode else "restored", manifest["taken"], leaving, result["holds"], result["lost"], _left_alone(result))]
+    return result
+
+
+def restore_snapshot(call):
+    """playbooks/restore.yml: the snapshot `snapshot` (a release's or a scheduled one) back into shared/.
+
+    Refused before anything is read or changed when the id is no snapshot's name, and before anything changes when no
+    such snapshot exists (the message lists those there are). Its warning says what data written since is lost.
+    """
+    params = call.params
+    base, snapshot_id = params["path"], params["snapshot"]
+    problem = _snapshot.id_problem(snapshot_id)
+    manifest = None if problem else _snapshot.read_manifest(base, snapshot_id)
+    if manifest is None:
+        there = [listed["release_id"] for listed in _snapshot.list_snapshots(base)]
+        raise DeployError("{0}; nothing was changed".format(problem or "there is no snapshot {0} in {1} (there: {2})".format(
+            json.dumps(snapshot_id), os.path.join(base, _snapshot.SNAPSHOTS), ", ".join(there) or "none")), details={"refused": True, "snapshots": there})
+    result = dict(_put_back(call, base, manifest), snapshot=snapshot_id)
+    result["warnings"] = ["{0} snapshot {1} taken {2} ({3}): {4}{5}".format(
+        "would restore" if call.check_mode else "restored", snapshot_id, manifest["taken"], result["holds"], result["lost"], _left_alone(result))]
+    return result
+
+
+def _put_back(call, base, manifest):
+    """Restore the snapshot of `manifest` (in check mode, only say what that would lose): what it holds and lost, what it restored and left."""
+    taken = manifest["taken"]
+    result = {"changed": True, "taken": taken, "holds": _snapshot.describe(manifest),
+              "diff": {"before": {"data": "as now"}, "after": {"data": "snapshot {0} ({1})".format(manifest["release_id"], taken)}}}
     if call.check_mode:
         lost = _snapshot.loss_sentence(manifest, _snapshot.written_since(base, manifest), _snapshot.rewritten_in_place(base, manifest))
-        return dict(result, lost=lost, written_since=[], restored=[], left=[],
-                    warnings=["would restore the snapshot taken {0} before release {1} was switched in ({2}): {3}".format(
-                        manifest["taken"], leaving, result["holds"], lost)])
-    restored = _snapshot.restore(base, leaving)
-    left = "; left as they are (absent from the snapshot): {0}".format(", ".join(restored["left"])) if restored["left"] else ""
-    return dict(result, lost=restored["lost"], written_since=restored["written_since"], restored=restored["restored"], left=restored["left"],
-                warnings=["restored the snapshot taken {0} before release {1} was switched in ({2}): {3}{4}".format(
-                    manifest["taken"], leaving, result["holds"], restored["lost"], left)])
+        return dict(result, lost=lost, written_since=[], restored=[], left=[])
+    restored = _snapshot.restore(base, manifest["release_id"])
+    return dict(result, **{key: restored[key] for key in ("lost", "written_since", "restored", "left")})
+
+
+def _left_alone(result):
+    return "; left as they are (absent from the snapshot): {0}".format(", ".join(result["left"])) if result["left"] else ""
 
 
 def kept_data_warning(base, leaving):
@@ -613,7 +644,7 @@ class Deploy:
         """The data's snapshot, before the step that runs the first hook stage that may change it, when a new release comes in."""
         params = self.params
         stage_step = "build" if params["snapshot_before"] in ("before_build", "after_build") else "activate"
-        wanted = params["snapshot_databases"] or params["snapshot_dirs"]
+        wanted = params["snapshot_databases"] or params["snapshot_dirs"] or params["snapshot_pre_command"]
         if wanted and step == stage_step and not params["rollback"] and release_id != self.previous_id:
             self.run_step("snapshot", snapshot, release_id=release_id)
 

@@ -10,7 +10,9 @@ without $USER: one that redirects whatever is not forwarded as https, with a hoo
 sees of $HOME, ~ and $USER, and one that fails to import. Then the Django example deployed beside
 it behind nginx (django.yml): uploads through nginx, served by nginx, kept through a redeploy and a
 rollback. Last, the Flask app-factory example (factory.yml): its first deploy, SQLite in Flask's
-instance folder kept in shared/, `flask init-db` once, its data through a redeploy and a rollback.
+instance folder kept in shared/, `flask init-db` once, its data through a redeploy and a rollback. Then its
+data: a rollback that restores the snapshot taken before a migration, and the snapshot timer's service started
+once under a write load, its snapshot restored by playbooks/restore.yml.
 
 The first deploy is molecule's converge: the whole prod composition, run again by molecule's
 idempotence step. Each later phase is a session fixture that runs playbooks/deploy.yml once for all
@@ -1182,3 +1184,107 @@ def test_a_rollback_with_restore_data_serves_the_old_schema_with_the_data_from_b
     assert task_outcomes(restored.stdout)["stagecraft.webapp.deploy : Turn the maintenance page on"] == {"changed"}
     assert not seen["maintenance"]
     assert CANARY not in restored.stdout + restored.stderr
+
+
+# Scheduled snapshots (deploy_snapshot_schedule): the timer set up by a deploy, its service started once by hand under a
+# write load rather than waited for, its snapshot listed and put back by playbooks/restore.yml. Its pre_snapshot command
+# writes a dump into it; that command and the ship command print a canary, which must stay in their root-only logs.
+# The schedule is a time the timer does not reach during the test.
+SCHEDULED = DATA | {"deploy_version": "data-v1", "deploy_snapshot_schedule": "*-*-* 03:15:00", "deploy_snapshot_keep": 2,
+                    "deploy_snapshot_pre_command": f'echo "a dump of another database" > "$1/other.sql"; echo "connecting with {CANARY}-pre"',
+                    "deploy_snapshot_ship_command": f'echo "shipping $1 with password {CANARY}-ship"; test -f "$SNAPSHOT_DIR/manifest.json"'}
+SNAPSHOT_UNIT = "app-prod-snapshot"
+# Rows the app's user writes while the snapshot is taken: bounded in count and time, stopped by the test.
+WRITE_LOAD = ("import sqlite3, time\nstop = time.monotonic() + 60\ndb = sqlite3.connect({0!r}, timeout=30)\n"
+              "for row in range(20000):\n    db.execute('INSERT INTO item (name) VALUES (?)', ('load-%d' % row,)); db.commit()\n"
+              "    if time.monotonic() > stop:\n        break\n").format(DATABASE)
+
+
+def scheduled_snapshot(each) -> dict:
+    """Start the timer's service once under a write load; what it left."""
+    each.run("systemctl stop molecule-write-load; systemctl reset-failed molecule-write-load")
+    loaded = each.run(f"systemd-run --unit=molecule-write-load --uid=app-prod --property=RuntimeMaxSec=90 python3 -c {shlex.quote(WRITE_LOAD)}")
+    assert loaded.rc == 0, loaded.stderr
+    each.run(f"for i in $(seq 50); do [ $(python3 -c \"import sqlite3; print(sqlite3.connect('{DATABASE}').execute("
+             "'SELECT count(*) FROM item').fetchone()[0])\") -gt 50 ] && break; sleep 0.2; done")
+    started = each.run(f"systemctl start {SNAPSHOT_UNIT}.service")
+    each.run("systemctl stop molecule-write-load")
+    # journald takes the service's last lines a moment after it finished.
+    each.run(f"for i in $(seq 50); do journalctl -o cat -u {SNAPSHOT_UNIT}.service | grep -q '^retention' && break; sleep 0.2; done")
+    ids = each.run(f"ls -1 {BASE}/snapshots | grep '^scheduled-'").stdout.split()
+    copy = f"{BASE}/snapshots/{ids[-1]}/shared/data/app.db" if ids else "/nonexistent"
+    check = f"import sqlite3; db = sqlite3.connect('file:{copy}?mode=ro', uri=True); print(db.execute('PRAGMA integrity_check').fetchone()[0])"
+    return {"started": (started.rc, started.stderr), "ids": ids, "integrity": each.run(f"python3 -c {shlex.quote(check)}").stdout.strip(),
+            "rows": each.run(f"python3 -c \"import sqlite3; print(sqlite3.connect('file:{copy}?mode=ro', uri=True)"
+                             ".execute('SELECT count(*) FROM item').fetchone()[0])\"").stdout.strip(),
+            "journal": each.run(f"journalctl --no-pager -o cat -u {SNAPSHOT_UNIT}.service").stdout,
+            "ship_log": each.run(f"cat {BASE}/snapshots/.ship.log").stdout, "ship_log_mode": each.file(f"{BASE}/snapshots/.ship.log").mode,
+            "pre_log": each.run(f"cat {BASE}/snapshots/.pre_snapshot.log").stdout,
+            "dump": each.run(f"cat {BASE}/snapshots/{ids[-1] if ids else 'none'}/pre_snapshot/other.sql").stdout,
+            "timer": each.run(f"systemctl is-enabled {SNAPSHOT_UNIT}.timer; systemctl is-active {SNAPSHOT_UNIT}.timer").stdout.split(),
+            "exposure": each.run(f"systemd-analyze security --no-pager {SNAPSHOT_UNIT}.service | tail -1").stdout.strip()}
+
+
+@pytest.fixture(scope="session")
+def timer_snapshots(all_hosts, data_rolled_back):
+    """The timer set up, its service started once under load, then a row written and the snapshot restored on each host."""
+    # The role's host part alone (--tags deploy-prepare) sets the timer up: no release step.
+    set_up = run_playbook(PLAYBOOK, "--tags", "deploy-prepare", extra_vars=SCHEDULED)
+    with ThreadPoolExecutor(max_workers=len(all_hosts)) as pool:
+        taken = dict(zip(all_hosts, pool.map(scheduled_snapshot, all_hosts.values())))
+    for each in all_hosts.values():
+        write_item(each, "after-the-snapshot")
+    refused, refused_recap = run_playbook("../../playbooks/restore.yml", extra_vars={"snapshot": "../shared"})
+    refused_seen = {name: (items(each), each.file(MAINTENANCE_PAGE).exists) for name, each in all_hosts.items()}
+
+    def restore(name):
+        return run_playbook("../../playbooks/restore.yml", "--limit", name, extra_vars={"snapshot": taken[name]["ids"][-1]})
+    with ThreadPoolExecutor(max_workers=len(all_hosts)) as pool:
+        restored = dict(zip(all_hosts, pool.map(restore, all_hosts)))
+    after = {name: (items(each), each.file(MAINTENANCE_PAGE).exists) for name, each in all_hosts.items()}
+    return set_up, taken, (refused, refused_recap, refused_seen), restored, after
+
+
+def test_the_timers_snapshot_under_write_load_is_a_consistent_database_listed_by_id(inventory_name, timer_snapshots):
+    (set_up, recap), taken = timer_snapshots[0], timer_snapshots[1][inventory_name]
+    assert recap[inventory_name]["failed"] == 0, output_tail(set_up)
+    assert taken["timer"] == ["enabled", "active"]
+    assert taken["started"] == (0, ""), taken["journal"]
+    assert len(taken["ids"]) == 1 and taken["integrity"] == "ok"
+    assert int(taken["rows"]) > 1  # "before" and some of the load's rows
+    assert taken["dump"] == "a dump of another database\n" and "pre_snapshot (1 files, 27 bytes)" in taken["journal"]
+    assert f"took {taken['ids'][0]} taken " in taken["journal"] and f"shipped {taken['ids'][0]} with the ship command" in taken["journal"]
+    restored, recap = timer_snapshots[3][inventory_name]
+    assert f"{taken['ids'][0]} taken " in " ".join(restored.stdout.split())  # the report's list of snapshots
+    warnings.warn(f"{inventory_name}: snapshot service exposure: {taken['exposure']}")
+
+
+def test_the_timers_snapshot_restores_with_restore_yml_and_says_what_is_lost(inventory_name, timer_snapshots):
+    restored, recap = timer_snapshots[3][inventory_name]
+    answer, maintenance = timer_snapshots[4][inventory_name]
+    assert recap[inventory_name]["failed"] == 0, output_tail(restored)
+    assert answer["columns"] == ["name"] and ["after-the-snapshot"] not in answer["rows"] and answer["rows"][0] == ["before"]
+    said = " ".join((restored.stdout + restored.stderr).split())
+    assert "DATA RESTORED from snapshot scheduled-" in said and "(changed since the snapshot: data/app.db)" in said, said[-3000:]
+    assert task_outcomes(restored.stdout)["stagecraft.webapp.deploy : Turn the maintenance page on"] == {"changed"}
+    assert not maintenance
+
+
+def test_restore_yml_refuses_a_hostile_id_before_anything_changes(inventory_name, timer_snapshots):
+    refused, recap, seen = timer_snapshots[2]
+    answer, maintenance = seen[inventory_name]
+    assert recap[inventory_name]["failed"] == 1
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert 'snapshot id "../shared" is not a snapshot' in said, said[-3000:]  # ("snapshot's name", quoted in YAML)
+    assert ["after-the-snapshot"] in answer["rows"] and not maintenance
+    assert "Turn the maintenance page on" not in refused.stdout
+
+
+def test_no_secret_shows_in_the_timers_output_listing_or_restore(inventory_name, timer_snapshots):
+    set_up, taken = timer_snapshots[0][0], timer_snapshots[1][inventory_name]
+    restored = timer_snapshots[3][inventory_name][0]
+    assert f"with password {CANARY}-ship" in taken["ship_log"] and taken["ship_log_mode"] == 0o600  # the ship command's own output
+    assert f"connecting with {CANARY}-pre" in taken["pre_log"]
+    refused = timer_snapshots[2][0]
+    for text in (taken["journal"], set_up.stdout + set_up.stderr, restored.stdout + restored.stderr, refused.stdout + refused.stderr):
+        assert CANARY not in text

@@ -31,6 +31,7 @@ def settings(**changes):
         "deploy_balancers": [], "deploy_balancer_member": "", "inventory_hosts": ["app1", "app2", "lb1"],
         "deploy_snapshot_databases": [], "deploy_snapshot_dirs": [], "deploy_snapshot_max_bytes": 1073741824,
         "deploy_snapshot_before": "before_switch", "deploy_restore_data": False,
+        "deploy_snapshot_schedule": "", "deploy_snapshot_pre_command": "", "deploy_snapshot_keep": 7, "deploy_snapshot_max_age_days": 30,
     }
     values.update(changes)
     return values
@@ -48,6 +49,8 @@ def settings(**changes):
     {"deploy_balancers": ["lb1"], "deploy_balancer_member": "[fd00::5]:8000", "deploy_app_name": "a", "deploy_app_env": "dev_2"},
     {"deploy_snapshot_databases": ["db.sqlite3", "data/app.db"], "deploy_snapshot_dirs": ["media", "uploads/"],
      "deploy_snapshot_max_bytes": "500000000", "deploy_snapshot_before": "before_build", "deploy_rollback": True, "deploy_restore_data": "true"},
+    {"deploy_snapshot_pre_command": "pg_dump shop > \"$1/shop.sql\"", "deploy_snapshot_schedule": "daily", "deploy_snapshot_keep": "1",
+     "deploy_snapshot_max_age_days": 0},
     # A URL with a user but no password carries no credentials.
     {"deploy_repo": "ssh://git@git.example.com/shop.git", "deploy_rollback": "yes", "deploy_rollback_to": "x"},
 ])
@@ -100,6 +103,11 @@ def test_settings_the_role_takes_have_no_problem(changes):
         "deploy_snapshot_max_bytes must be at least 1 (got 0)",
         'deploy_snapshot_before "after_deploy" is no hook stage; the stages are before_build, after_build, before_switch, after_switch',
         "deploy_restore_data needs deploy_rollback: true (playbooks/rollback.yml -e restore_data=true)"]),
+    ({"deploy_snapshot_schedule": "daily", "deploy_snapshot_keep": 0, "deploy_snapshot_max_age_days": -1}, [
+        "deploy_snapshot_schedule needs deploy_snapshot_databases, deploy_snapshot_dirs or deploy_snapshot_pre_command: a scheduled snapshot "
+        "would hold nothing",
+        "deploy_snapshot_keep must be at least 1 (got 0)",
+        "deploy_snapshot_max_age_days must be 0 (no age limit) or more (got -1)"]),
 ])
 def test_each_problem_names_the_variable(changes, expected):
     assert problems(settings(**changes)) == expected

@@ -236,3 +236,65 @@ def test_a_restore_names_hard_linked_files_the_app_rewrote_in_place(base):
         handle.write("appended in place\n")
     result = _snapshot.restore(str(base), RELEASE)
     assert result["lost"].endswith("; 1 file(s) of media were rewritten in place since the snapshot and keep their new content (hard links)")
+
+
+NOW = datetime.datetime(2026, 12, 6, 12, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def scheduled(days_ago, hours=0):
+    moment = NOW - datetime.timedelta(days=days_ago, hours=hours)
+    return {"release_id": _snapshot.scheduled_id(moment), "taken": moment.strftime(_snapshot.TIME_FORMAT)}
+
+
+@pytest.mark.parametrize("ages, keep, max_age_days, removed", [
+    ([0, 1, 2, 3], 2, 0, [2, 3]),               # by count: the newest two stay
+    ([0, 1, 2, 40], 10, 30, [40]),              # by age: older than 30 days goes
+    ([0, 1, 40], 1, 30, [1, 40]),               # both
+    ([45, 50], 5, 30, [50]),                    # the newest stays, however old (the timer stopped for a while)
+    ([0, 1], 5, 0, []),                         # within both
+])
+def test_retention_keeps_the_newest_by_count_and_age(ages, keep, max_age_days, removed):
+    manifests = [scheduled(age) for age in ages] + [{"release_id": RELEASE, "taken": "2020-01-01T00:00:00Z"}]
+    assert _snapshot.retention_plan(manifests, keep, max_age_days, NOW) == sorted(scheduled(age)["release_id"] for age in removed)
+
+
+def test_a_deploys_prune_leaves_scheduled_snapshots_to_their_retention(base):
+    take(base, release_id=_snapshot.scheduled_id(NOW))
+    take(base, release_id="r1")
+    assert _snapshot.prune_plan(str(base), []) == (["r1"], [])
+
+
+@pytest.mark.parametrize("snapshot_id", ["", "..", "../shared", "a/b", ".taking-r1-x", "-rf", "r1\n", "x" * 129, "scheduled-..", "/etc"])
+def test_a_hostile_or_malformed_snapshot_id_is_refused_before_anything_is_read(base, snapshot_id):
+    take(base)
+    before = rows(base / "shared" / "db.sqlite3")
+    assert _snapshot.id_problem(snapshot_id).startswith("snapshot id ")
+    with pytest.raises(DeployError, match="is not a snapshot's name"):
+        _snapshot.restore(str(base), snapshot_id)
+    assert rows(base / "shared" / "db.sqlite3") == before
+
+
+@pytest.mark.parametrize("snapshot_id", [RELEASE, "scheduled-20261206T120000Z"])
+def test_release_and_scheduled_ids_are_snapshot_names(snapshot_id):
+    assert _snapshot.id_problem(snapshot_id) is None
+
+
+def test_a_failing_pre_snapshot_command_stops_the_snapshot_and_its_output_stays_in_its_log(base):
+    with pytest.raises(DeployError) as failed:
+        take(base, pre_command="echo 'password {0}' >&2; exit 4".format(CANARY))
+    assert str(failed.value).startswith("the pre_snapshot command failed (exit status 4), so no snapshot was taken; its output is in ")
+    assert CANARY not in str(failed.value) + json.dumps(failed.value.details)
+    assert os.listdir(str(base / "snapshots")) == [".pre_snapshot.log"]
+    assert CANARY in (base / "snapshots" / ".pre_snapshot.log").read_text()
+
+
+def test_a_restore_leaves_what_the_pre_snapshot_command_wrote_to_the_user_and_says_so(base):
+    manifest = take(base, pre_command='test "$1" = "$SNAPSHOT_DIR" && test "$PWD" = "$1" && env > "$1/env.txt"')
+    assert manifest["items"][-1]["kind"] == "pre_snapshot" and manifest["items"][-1]["files"] == 1
+    # The command sees none of the caller's environment.
+    assert "PYTEST" not in (base / "snapshots" / RELEASE / "pre_snapshot" / "env.txt").read_text()
+    result = _snapshot.restore(str(base), RELEASE)
+    assert result["restored"] == ["db.sqlite3", "media"]
+    assert result["lost"].endswith("; what the pre_snapshot command wrote is not restored: restore it yourself from snapshots/{0}/pre_snapshot/ "
+                                   "(pg_restore, ...)".format(RELEASE))
+    assert "data written to db.sqlite3, media since" in result["lost"]

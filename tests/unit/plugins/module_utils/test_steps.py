@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils import _snapshot
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import add_mark, make_mark
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
-    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, RELEASE_SPEC, SNAPSHOT_SPEC, Call, deploy, lock, prune_releases, serving_now)
+    APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, RELEASE_SPEC, SNAPSHOT_SPEC, Call, deploy, lock, prune_releases, restore_snapshot, serving_now)
 
 TIME = "20261122T190507Z"
 
@@ -376,6 +377,16 @@ def test_a_snapshot_above_the_bound_fails_before_any_hook_and_is_recorded(with_s
     assert [entry["outcome"] for entry in records(base)] == ["failed"] and not (base / "deploy.lock").exists()
 
 
+def test_a_failing_pre_snapshot_command_fails_the_deploy_before_any_hook_without_its_output(with_snapshots, base, origin_without_network):
+    app_data(base, "before")
+    with pytest.raises(DeployError) as failed:
+        run(dict(with_snapshots, snapshot_pre_command="echo 'pg_dump: password {0} refused' >&2; exit 2".format(CANARY),
+                 hooks={"before_switch": ["touch ../../shared/hook-ran"]}))
+    assert str(failed.value).startswith("snapshot step: the pre_snapshot command failed (exit status 2), so no snapshot was taken")
+    assert failed.value.details["step"] == "snapshot" and not (base / "shared" / "hook-ran").exists()
+    assert CANARY not in str(failed.value) + json.dumps(failed.value.details)
+
+
 @pytest.fixture
 def new_release_serves(with_snapshots, base, origin_without_network, main_serves):
     """main's release good, then a newer one (its snapshot taken before it came in) current and good; the app wrote since."""
@@ -442,3 +453,35 @@ def test_prune_removes_a_snapshot_with_its_release(with_snapshots, base, new_rel
     pruned = prune_releases(Call(dict(with_snapshots, keep=1, protect=[]), False, subprocess_run_command))
     assert pruned["removed"] == [main_serves["release_id"]] and pruned["removed_snapshots"] == [main_serves["release_id"]]
     assert os.listdir(base / "snapshots") == [new_release_serves["release_id"]]
+
+
+def test_restore_yml_puts_a_scheduled_snapshot_back_and_says_what_is_lost(tmp_path):
+    app_data(tmp_path, "before")
+    a_day_ago = datetime.datetime.now().timestamp() - 86400  # written before the snapshot's second
+    for path in (tmp_path / "shared" / "db.sqlite3", tmp_path / "shared" / "media" / "upload.txt"):
+        os.utime(path, (a_day_ago, a_day_ago))
+    snapshot_id = _snapshot.scheduled_id(datetime.datetime.now(datetime.timezone.utc))
+    taken = _snapshot.take(str(tmp_path), snapshot_id, ["db.sqlite3"], ["media"], 10 ** 9)["taken"]
+    app_data(tmp_path, "after")
+    checked = restore_snapshot(Call({"path": str(tmp_path), "snapshot": snapshot_id}, True, subprocess_run_command))
+    assert app_rows(tmp_path) == ["after"]
+    assert checked["warnings"] == ["would restore snapshot {0} taken {1} ({2}): data written to db.sqlite3, media since {1} is lost "
+                                   "(changed since the snapshot: db.sqlite3, media)".format(snapshot_id, taken, checked["holds"])]
+    restored = restore_snapshot(Call({"path": str(tmp_path), "snapshot": snapshot_id}, False, subprocess_run_command))
+    assert app_rows(tmp_path) == ["before"] and restored["restored"] == ["db.sqlite3", "media"]
+    assert restored["warnings"][0].startswith("restored snapshot {0} taken {1} (db.sqlite3 (".format(snapshot_id, taken))
+
+
+@pytest.mark.parametrize("snapshot_id, expected", [
+    ("scheduled-20991231T000000Z", 'there is no snapshot "scheduled-20991231T000000Z" in {base}/snapshots (there: r1); nothing was changed'),
+    ("../shared", 'snapshot id "../shared" is not a snapshot\'s name'),
+    ("", 'snapshot id "" is not a snapshot\'s name'),
+])
+def test_restore_yml_refuses_an_unknown_or_hostile_id_before_anything_changes(tmp_path, snapshot_id, expected):
+    app_data(tmp_path, "before")
+    _snapshot.take(str(tmp_path), "r1", ["db.sqlite3"], [], 10 ** 9)
+    app_data(tmp_path, "after")
+    with pytest.raises(DeployError) as refused:
+        restore_snapshot(Call({"path": str(tmp_path), "snapshot": snapshot_id}, False, subprocess_run_command))
+    assert str(refused.value).startswith(expected.format(base=tmp_path)) and str(refused.value).endswith("; nothing was changed")
+    assert refused.value.details["snapshots"] == ["r1"] and app_rows(tmp_path) == ["after"]

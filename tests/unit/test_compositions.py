@@ -19,6 +19,8 @@ READ = """
   connection: local
   gather_facts: false
   vars_files: [{playbooks}/vars/stagecraft.yml]
+  # The variables and defaults of the roles named, as in a composition's play; none of their tasks.
+  roles: {roles}
   tasks:
     - name: Write them down
       ansible.builtin.copy:
@@ -26,8 +28,9 @@ READ = """
         dest: "{out}"
         mode: "0600"
       vars:
-        names: [nginx_listen_addresses, nginx_forwarded_proto, deploy_health_scheme, deploy_health_host]
+        names: {names}
 """
+NAMES = ["nginx_listen_addresses", "nginx_forwarded_proto", "deploy_health_scheme", "deploy_health_host"]
 PROD = {"stack_app": "shop", "stack_env": "prod", "nginx_server_names": ["shop.example.com"]}
 
 
@@ -38,10 +41,11 @@ def inventory(tmp_path: Path, inventory_vars: dict) -> Path:
     return path
 
 
-def composition_vars(tmp_path: Path, inventory_vars: dict) -> dict:
-    """The variables a composition's play sees on host web1 whose inventory sets `inventory_vars`."""
+def composition_vars(tmp_path: Path, inventory_vars: dict, names: list[str] = NAMES, roles: tuple[str, ...] = ()) -> dict:
+    """The variables `names` a composition's play sees on host web1 whose inventory sets `inventory_vars`, with `roles`' variables."""
     out = tmp_path / "vars.json"
-    (tmp_path / "read.yml").write_text(READ.format(playbooks=ROOT / "playbooks", out=out))
+    applied = json.dumps([{"role": f"stagecraft.webapp.{role}", "when": False} for role in roles])
+    (tmp_path / "read.yml").write_text(READ.format(playbooks=ROOT / "playbooks", out=out, roles=applied, names=json.dumps(names)))
     run = subprocess.run(["ansible-playbook", "-i", str(inventory(tmp_path, inventory_vars)), str(tmp_path / "read.yml")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout[-3000:]
@@ -73,6 +77,24 @@ def test_the_inventory_wins_over_the_tunnels_defaults(tmp_path, inventory_vars, 
 def test_the_health_check_asks_with_the_host_nginx_passes_on_unless_the_inventory_names_one(tmp_path, inventory_vars, host, scheme):
     seen = composition_vars(tmp_path, PROD | inventory_vars)
     assert (seen["deploy_health_host"], seen["deploy_health_scheme"]) == (host, scheme)
+
+
+SNAPSHOT = {"deploy_snapshot_databases": ["db.sqlite3"]}
+
+
+@pytest.mark.parametrize("inventory_vars, schedule", [
+    # Prod takes a nightly snapshot of what the deploy snapshots...
+    (PROD | SNAPSHOT, "*-*-* 03:15:00"),
+    (PROD | {"deploy_snapshot_pre_command": "pg_dump shop > $1/shop.sql"}, "*-*-* 03:15:00"),
+    # ...when there is something to take; the inventory's own value wins; dev has none.
+    (PROD, ""),
+    (PROD | SNAPSHOT | {"deploy_snapshot_schedule": ""}, ""),
+    (PROD | SNAPSHOT | {"deploy_snapshot_schedule": "hourly"}, "hourly"),
+    (PROD | SNAPSHOT | {"stack_env": "dev"}, ""),
+])
+def test_prod_snapshots_the_data_every_night_unless_the_inventory_says_otherwise(tmp_path, inventory_vars, schedule):
+    seen = composition_vars(tmp_path, inventory_vars, ["deploy_snapshot_schedule"], ("stack", "deploy"))
+    assert seen == {"deploy_snapshot_schedule": schedule}
 
 
 TUNNEL = PROD | {"stack_tunnel": True, "nginx_tls_mode": "none", "ufw_profile": "tunnel", "cloudflared_mode": "local",

@@ -414,7 +414,9 @@ def close_control_masters(control_dir: Path) -> None:
 
 _RECAP_LINE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)",
                          re.MULTILINE)
-_PROFILE_LINE = re.compile(r"^(.+?) -{3,} (\d+\.\d+)s\s*$", re.MULTILINE)
+# profile_tasks pads the name with dashes, then the seconds to 9 columns with more: a name wider than
+# the line keeps only the latter, three dashes below 10 s, two below 100 s, one below 1000 s, none after.
+_PROFILE_LINE = re.compile(r"^(.+?) (?:-+ | )(\d+\.\d+)s\s*$", re.MULTILINE)
 
 
 def parse_recaps(output: str) -> dict[str, dict]:

@@ -390,3 +390,23 @@ def test_a_run_on_a_busy_machine_says_so():
     results = results_of([variant("flask-dev", [DEV_SERVER])])
     results["machine"]["loadavg_end"] = [9.25, 7.0, 5.0]
     assert "load average (9.2)" in bench.render_docs_section(results)
+
+
+def test_the_serving_target_compares_the_role_with_the_seeds_gunicorn_in_the_same_run():
+    # Issue 22: req/s at least 1.0x the seeds' gunicorn and CPU per request at most 1.1x.
+    seeds = variant("gunicorn-seeds", [GUNICORN, DEV_SERVER, GUNICORN], cpu=[(5.0, 0.0), (3.0, 0.0), (5.0, 0.0)])
+    role = variant("gunicorn-role", [DEV_SERVER, GUNICORN, GUNICORN], cpu=[(3.0, 0.1), (5.0, 0.1), (5.0, 0.1)])
+    for run, load in zip(seeds["runs"] + role["runs"], (3.0, 5.0, 4.0, 6.0, 2.5, 4.5)):
+        run["loadavg"] = [load, 1.0, 1.0]
+    line = bench.serving_target(results_of([variant("flask-dev", [DEV_SERVER]), seeds, role]))
+    # Medians: 2220.22 both; repetition by repetition 0.49x, 2.02x, 1.00x; CPU per request a little more for the role's journald.
+    assert line.startswith("- Issue 22's serving target (`gunicorn-role` against `gunicorn-seeds`, this run): req/s 1.00x "
+                           "(repetition by repetition 0.49x-2.02x, median 1.00x; target at least 1.0x): **met**; CPU per request 1.02x")
+    assert "(target at most 1.1x): **met**" in line
+    assert "load average 2.5-6.0 during the measurements" in line
+    slower = variant("gunicorn-role", [DEV_SERVER], cpu=[(9.0, 0.0)])
+    line = bench.serving_target(results_of([variant("flask-dev", [DEV_SERVER]), variant("gunicorn-seeds", [GUNICORN], cpu=[(5.0, 0.0)]), slower]))
+    assert "req/s 0.49x (repetition by repetition 0.49x-0.49x, median 0.49x; target at least 1.0x): **missed**" in line
+    assert "CPU per request 3.61x (target at most 1.1x): **missed**" in line
+    assert bench.serving_target(results_of([variant("flask-dev", [DEV_SERVER]), seeds])) == ""
+    assert line in bench.render_docs_section(results_of([variant("flask-dev", [DEV_SERVER]), variant("gunicorn-seeds", [GUNICORN], cpu=[(5.0, 0.0)]), slower]))

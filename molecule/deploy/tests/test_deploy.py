@@ -771,7 +771,7 @@ def test_a_failing_command_fails_run_with_its_status(inventory_name, one_off):
 
 @pytest.fixture(scope="session")
 def app_logs(all_hosts, one_off):
-    """A request the app logs (gunicorn's access log goes to the journal), then logs.yml."""
+    """A request the app logs (gunicorn's access log, on in this scenario, goes to the journal), then logs.yml."""
     for each in all_hosts.values():
         each.check_output(f"curl -sS --max-time 5 -o /dev/null http://{TARGET}/healthz?molecule-logs-line")
     return run_playbook("../../playbooks/logs.yml", extra_vars={"lines": 20})

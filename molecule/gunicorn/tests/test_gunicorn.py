@@ -132,6 +132,15 @@ def test_file_logs_are_written_and_rotated(host):
     assert host.run("logrotate --debug /etc/logrotate.d/fastapi-prod").rc == 0
 
 
+def test_no_access_log_by_default_but_errors_still_reach_the_journal(host):
+    # nginx in front logs every request; the role's default leaves gunicorn's line per request out.
+    marker = f"molecule-no-access-line-{time.monotonic_ns()}"
+    assert curl(host, "flask", f"/healthz?{marker}")[0] == 200
+    host.run("journalctl --sync")
+    assert marker not in host.check_output("journalctl --no-pager -u flask-prod.service")
+    assert "Booting worker" in host.check_output("journalctl --no-pager -u flask-prod.service")
+
+
 def test_app_not_deployed_is_enabled_but_not_started(host):
     service = host.service("idle-dev.service")
     assert service.is_enabled

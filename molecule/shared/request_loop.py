@@ -3,7 +3,8 @@
   python3 request_loop.py TARGET UNIT ACTION      `systemctl ACTION UNIT` after the 20th request;
                                                   at most 200 requests or 20 s
   python3 request_loop.py TARGET UNIT ACTION N    the same after the 20th and then every Nth
-                                                  request; at most 2000 requests or 60 s
+                                                  request, 21 times in all (20 N + 21 requests),
+                                                  at most 180 s: a count a busy machine reaches too
   python3 request_loop.py TARGET --until FILE     until FILE exists (something else acts meanwhile);
                                                   at most 6000 requests or 300 s
 
@@ -25,8 +26,8 @@ TARGET = sys.argv[1]
 UNTIL = sys.argv[3] if sys.argv[2] == "--until" else None
 UNIT, ACTION = (None, None) if UNTIL else sys.argv[2:4]
 EVERY = int(sys.argv[4]) if len(sys.argv) > 4 else None
-MAX_REQUESTS, MAX_SECONDS = (6000, 300.0) if UNTIL else (2000, 60.0) if EVERY else (200, 20.0)
 ACT_AT = None if UNTIL else 20
+MAX_REQUESTS, MAX_SECONDS = (6000, 300.0) if UNTIL else (ACT_AT + 20 * EVERY + 1, 180.0) if EVERY else (200, 20.0)
 TIMEOUT = 30
 
 

@@ -44,30 +44,7 @@ _value:
   sample: 6ff42ae2-765d-4adf-8112-31c55c1551ef
 """
 
-import base64
-import binascii
-import json
-import re
-
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def cloudflared_token_tunnel_id(token):
-    """The UUID of the tunnel `token` belongs to, or "" when it is not a tunnel token."""
-    if not isinstance(token, str) or not token.strip():
-        return ""
-    try:
-        document = json.loads(base64.b64decode(token.strip(), validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return ""
-    if not isinstance(document, dict):
-        return ""
-    tunnel, account, secret = document.get("t"), document.get("a"), document.get("s")
-    if not isinstance(tunnel, str) or not UUID.match(tunnel.lower()):
-        return ""
-    if not isinstance(account, str) or not account or not isinstance(secret, str) or not secret:
-        return ""
-    return tunnel.lower()
+from ansible_collections.stagecraft.webapp.plugins.module_utils._cloudflared_settings import token_tunnel_id as cloudflared_token_tunnel_id
 
 
 class FilterModule:

@@ -27,8 +27,8 @@ options:
   _input:
     description:
       - The role's variables by name (C(nginx_app_name), C(nginx_server_names), ...) and the names
-        the role derives from them (C(_nginx_instance), C(_nginx_app_base), C(_nginx_gunicorn_record),
-        C(_nginx_tls), C(_nginx_ports), C(_nginx_proxies)). The role's C(_nginx_settings) holds them.
+        the role derives from them with C(nginx_layout) (C(instance), C(app_base), C(gunicorn_record),
+        C(tls), C(ports), C(proxies)), as the role's C(_nginx_settings) combined with its C(_nginx_layout) hold them.
     type: dict
     required: true
   others:
@@ -59,7 +59,9 @@ EXAMPLES = r"""
     fail_msg: "{{ _problems | join('; ') }}"
     quiet: true
   vars:
-    _problems: "{{ _nginx_settings | stagecraft.webapp.nginx_problems(other_records, cert_info, key_info, realpaths, gunicorn_record) }}"
+    _problems: >-
+      {{ _nginx_settings | combine(_nginx_layout)
+         | stagecraft.webapp.nginx_problems(other_records, cert_info, key_info, realpaths, gunicorn_record) }}
 """
 
 RETURN = r"""

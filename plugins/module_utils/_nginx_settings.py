@@ -8,10 +8,10 @@
 """The settings of stagecraft.webapp.nginx, checked before anything changes on a host.
 
 `settings` holds the role's variables by name (nginx_app_name, nginx_server_names, ...) and the
-names the role derives from them: `_nginx_instance` (<app>-<env>), `_nginx_app_base`
-(<nginx_root>/<app>/<env>), `_nginx_gunicorn_record` (where the gunicorn role records this
-instance), `_nginx_tls` (a TLS mode other than none), `_nginx_ports` (the ports this server block
-claims) and `_nginx_proxies` (whether a location proxies to the app).
+names the role derives from them (plugins/module_utils/_nginx_layout.py): `instance` (<app>-<env>),
+`app_base` (<nginx_root>/<app>/<env>), `gunicorn_record` (where the gunicorn role records this
+instance), `tls` (a TLS mode other than none), `ports` (the ports this server block claims) and
+`proxies` (whether a location proxies to the app).
 
 What the preflight read comes as arguments: the other server blocks' records, what
 community.crypto's x509_certificate_info and openssl_privatekey_info said about a provided
@@ -62,7 +62,7 @@ def _name_problems(settings, others):
         problems.append("nginx_server_names lists a name more than once")
     for other in others:
         names = _in_both(server_names, other.get("server_names") or [])
-        ports = _in_both(settings["_nginx_ports"], other.get("ports") or [])
+        ports = _in_both(settings["ports"], other.get("ports") or [])
         if names and ports:
             problems.append("nginx_server_names: {0} on port {1} is already served by {2} on this host; choose another name or port".format(
                 ", ".join(names), ", ".join(str(port) for port in ports), other.get("instance")))
@@ -75,7 +75,7 @@ def _port_problems(settings):
     for variable, port in (("nginx_http_port", http), ("nginx_https_port", https)):
         if not 1 <= as_int(port) <= 65535:
             problems.append("{0} must be within 1-65535 (got {1})".format(variable, port))
-    if as_bool(settings["_nginx_tls"]) and http == https:
+    if as_bool(settings["tls"]) and http == https:
         problems.append("nginx_http_port and nginx_https_port are both {0}".format(http))
     return problems
 
@@ -158,9 +158,9 @@ def _shared_port_problems(settings, others):
     use: nginx hands a connection to that address only to the server blocks naming it, so the one on
     every address would not answer there (loopback it names too: listen_prefixes)."""
     problems = []
-    mine = (settings["_nginx_instance"], settings["nginx_listen_addresses"])
+    mine = (settings["instance"], settings["nginx_listen_addresses"])
     for other in others:
-        ports = ", ".join(str(port) for port in _in_both(settings["_nginx_ports"], other.get("ports") or []))
+        ports = ", ".join(str(port) for port in _in_both(settings["ports"], other.get("ports") or []))
         theirs = (other.get("instance"), other.get("listen_addresses") or [])
         for (named, addresses), (every, every_addresses) in ((mine, theirs), (theirs, mine)):
             specific = ", ".join(_specific(addresses))
@@ -216,12 +216,12 @@ def _upstream_problems(settings, gunicorn):
         problems.append("nginx_locations has a media location ({0}), which a balancer (nginx_upstream_servers) cannot serve: the app writes"
                         " its uploads on the app hosts, not here; keep uploads in storage every host reaches and serve them from there".format(
                             ", ".join(media)))
-    if as_bool(settings["_nginx_proxies"]) and not servers:
+    if as_bool(settings["proxies"]) and not servers:
         if upstream and not matches(UPSTREAM, upstream):
             problems.append('nginx_upstream {0} is not "HOST:PORT" or "unix:/PATH"'.format(quoted(upstream)))
         elif not upstream and not gunicorn:
             problems.append("nginx_upstream is empty and {0} does not exist: apply stagecraft.webapp.gunicorn for {1} first, or set"
-                            " nginx_upstream".format(settings["_nginx_gunicorn_record"], settings["_nginx_instance"]))
+                            " nginx_upstream".format(settings["gunicorn_record"], settings["instance"]))
     return problems
 
 
@@ -240,5 +240,5 @@ def settings_problems(settings, others=(), certificate=None, private_key=None, r
     if settings["nginx_tls_mode"] in CERTIFICATE_MODES:
         problems += _certificate_problems(settings, certificate or {}, private_key or {})
     problems += _request_problems(settings) + _listen_problems(settings) + _shared_port_problems(settings, others)
-    problems += location_problems(settings["nginx_locations"], settings["_nginx_app_base"], resolved)
+    problems += location_problems(settings["nginx_locations"], settings["app_base"], resolved)
     return problems + _upstream_problems(settings, gunicorn)

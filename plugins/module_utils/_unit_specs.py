@@ -5,17 +5,24 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""The unit specs of stagecraft.webapp.systemd (systemd_units), checked before they reach a host.
+"""The unit specs of stagecraft.webapp.systemd (systemd_units), checked before they reach a host,
+and what the role derives from them and from what it finds on the host.
 
 What the role's argument spec cannot say: unit and drop-in names systemd accepts, the sections
 each kind of unit has, directive names and the values the unit template can render, paths that
 are absolute, and which settings apply to services only. Every problem is reported at once, each
 naming the unit (`systemd_units[<name>]`, or its index when it has no name) and the field.
+
+The role's tasks then carry out what is derived here: `resolve_units` fills each spec in and
+lists the files it renders, `found_units` compares them with what a find on the host returned,
+`verify_refusals` reads systemd-analyze verify's findings, and `service_plan` says which units to
+compare, hand a socket's port over to, start, stop or restart.
 """
 
 from __future__ import annotations
 
 import numbers
+import posixpath
 import re
 from collections.abc import Mapping
 
@@ -25,14 +32,14 @@ UNIT_NAME = re.compile(r"[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.(service|sock
 UNIT_NAME_MAX = 255
 DIRECTIVE = re.compile(r"[A-Z][A-Za-z0-9]*")
 DROPIN_NAME = re.compile(r"[A-Za-z0-9:_.@-]+\.conf")
-# Sections a unit of each kind may have, in the order they are rendered (the role's
-# vars/main.yml keeps the same as _systemd_sections for its template; a unit test holds them equal).
+# Sections a unit of each kind may have, in the order they are rendered (resolve_units hands each
+# unit's to the role's template).
 SECTIONS = {
     "service": ["Unit", "Service", "Install"],
     "socket": ["Unit", "Socket", "Install"],
     "timer": ["Unit", "Timer", "Install"],
 }
-# What a spec leaves out (the role's _systemd_unit_defaults, held equal by the same test).
+# What a spec leaves out.
 UNIT_DEFAULTS = {
     "sections": {},
     "hardening": True,
@@ -180,3 +187,166 @@ def unit_problems(units, hardening_profile):
     else:
         problems.append("systemd_hardening_profile: must be a mapping of directive to value")
     return problems
+
+
+# Start order: sockets before the services they activate, timers last (they may fire at once).
+START_ORDER = {"socket": 1, "service": 2, "timer": 3}
+# A file this role renders is root's, mode 0644; a drop-in directory 0755.
+FILE_MODE = "0644"
+DROPIN_DIR_MODE = "0755"
+ACTIVE_STATES = ("started", "restarted", "reloaded")
+
+
+def _service_sections(unit, sections, hardening_profile):
+    """The [Service] section with the hardening profile under it and the overrides and read_write_paths over it."""
+    service = dict(hardening_profile if unit["hardening"] else {})
+    service.update(sections.get("Service") or {})
+    service.update(unit["hardening_overrides"])
+    if unit["read_write_paths"]:
+        listed = service.get("ReadWritePaths") or []
+        service["ReadWritePaths"] = ([listed] if isinstance(listed, str) else list(listed)) + list(unit["read_write_paths"])
+    return dict(sections, Service=service)
+
+
+def resolve_units(units, hardening_profile, unit_dir):
+    """Each spec of `units` (systemd_units, checked by unit_problems) resolved into what the role renders and runs.
+
+    Returns {"units": [...], "dropin_dirs": [...], "dropin_files": [...]}. Each unit has `name`, `kind`, `order`
+    (START_ORDER), `template` (an "@." unit), `present`, `enabled` (None when the unit cannot be enabled: a template,
+    or no [Install] in it or its drop-ins), `state` (None for a template), `restart_on_change`,
+    `verify_allow_missing`, `section_order` (SECTIONS of its kind), `sections` (with the hardening merged into a
+    service's), `dropins` (none when absent) and `files`: its path and each drop-in's, with the sections each renders.
+    `dropin_dirs` are the drop-in directories of all these units, `dropin_files` the drop-ins they should hold.
+    """
+    resolved = []
+    for spec in units:
+        unit = dict(UNIT_DEFAULTS, **spec)
+        name = unit["name"]
+        kind = name.split(".")[-1]
+        sections = unit["sections"] or {}
+        if kind == "service":
+            sections = _service_sections(unit, sections, hardening_profile)
+        template = re.match(r"^[^@]+@\.", name) is not None
+        installable = "Install" in sections or any("Install" in (dropin.get("sections") or {}) for dropin in unit["dropins"])
+        dropins = unit["dropins"] if unit["present"] else []
+        path = "{0}/{1}".format(unit_dir, name)
+        files = [{"path": path, "sections": sections}]
+        files += [{"path": "{0}.d/{1}".format(path, dropin["name"]), "sections": dropin["sections"]} for dropin in dropins]
+        resolved.append({
+            "name": name,
+            "kind": kind,
+            "order": START_ORDER[kind],
+            "template": template,
+            "present": unit["present"],
+            "enabled": unit["enabled"] if installable and not template else None,
+            "state": None if template else unit["state"],
+            "restart_on_change": unit["restart_on_change"],
+            "verify_allow_missing": unit["verify_allow_missing"],
+            "section_order": SECTIONS[kind],
+            "sections": sections,
+            "dropins": dropins,
+            "files": files,
+        })
+    return {
+        "units": resolved,
+        "dropin_dirs": ["{0}/{1}.d".format(unit_dir, spec["name"]) for spec in units],
+        "dropin_files": ["{0}/{1}.d/{2}".format(unit_dir, spec["name"], dropin["name"])
+                         for spec in units if spec.get("present", True) for dropin in spec.get("dropins", [])],
+    }
+
+
+def _below(directory, paths):
+    """The paths directly inside `directory`."""
+    return [path for path in paths if posixpath.dirname(path) == directory]
+
+
+def found_units(resolved, found, checksums, unit_dir):
+    """What is installed of the `resolved` units (resolve_units), from what a recursive find of `unit_dir` found
+    (`found`: its files, with checksums), against the `checksums` (path: sha1) of the files as they should be.
+
+    Returns {"installed_names": the units with an installed file, "installed_dropin_dirs": the units with a drop-in
+    directory, "unlisted_dropins": drop-ins in these units' directories that their specs do not list, "pending": the
+    present units to render, verify and install (a file missing, or with other content, mode or owner; a drop-in
+    directory missing or with another mode)}.
+    """
+    by_path = {item["path"]: item for item in found}
+    files = [item["path"] for item in found if item.get("isreg")]
+    directories = [item["path"] for item in found if item.get("isdir")]
+    pending = []
+    for unit in resolved["units"]:
+        if not unit["present"]:
+            continue
+        directory = by_path.get(unit["files"][0]["path"] + ".d", {})
+        differs = bool(unit["dropins"]) and directory.get("mode", "") != DROPIN_DIR_MODE
+        for wanted in unit["files"]:
+            seen = by_path.get(wanted["path"], {})
+            if (not seen.get("isreg") or seen.get("checksum") != checksums[wanted["path"]] or seen.get("mode") != FILE_MODE
+                    or seen.get("uid") != 0 or seen.get("gid") != 0):
+                differs = True
+        if differs:
+            pending.append(unit)
+    return {
+        "installed_names": [posixpath.basename(path) for path in _below(unit_dir, files)],
+        "installed_dropin_dirs": [posixpath.basename(path)[:-len(".d")] for path in _below(unit_dir, directories) if path.endswith(".d")],
+        "unlisted_dropins": unlisted_dropins(resolved, files),
+        "pending": pending,
+    }
+
+
+def unlisted_dropins(resolved, paths):
+    """The `paths` directly inside the drop-in directories of the `resolved` units that their specs do not list, sorted."""
+    return sorted(path for path in paths if posixpath.dirname(path) in resolved["dropin_dirs"] and path not in resolved["dropin_files"])
+
+
+def verify_refusals(results, staging, strict=False):
+    """The units `systemd-analyze verify` refuses, one message each, from the loop's `results` (each with its unit as
+    `item`) on files staged in `staging`.
+
+    Tolerated is exactly one finding: "<unit>: Command <path> is not executable: No such file or directory" for a
+    path under one of the unit's verify_allow_missing directories (an app's virtualenv exists only after the deploy
+    step). A non-zero exit with nothing but tolerated lines passes; with `strict`, any warning pointing at a line of
+    a staged file ("file:line: ...") refuses the unit too.
+    """
+    located = re.compile(re.escape(staging) + r"/\S+:\d+: ")
+    refused = []
+    for result in results:
+        unit = result["item"]
+        # systemd-analyze names a template by an instance it makes up ("app@i.service").
+        name = re.escape(unit["name"].split("@")[0]) + r"@[^ :]*\." + unit["kind"] if unit["template"] else re.escape(unit["name"])
+        allowed = "|".join(re.escape(path) for path in unit["verify_allow_missing"]) or "(?!)"
+        missing_ok = re.compile("^" + name + ": Command (" + allowed + r")\S+ is not executable: No such file or directory$")
+        lines = [line for line in result.get("stdout_lines", []) + result.get("stderr_lines", []) if line]
+        kept = [line for line in lines if not missing_ok.match(line)]
+        if (result["rc"] != 0 and (kept or not lines)) or (strict and any(located.match(line) for line in kept)):
+            refused.append("{0} (rc {1}): {2}".format(unit["name"], result["rc"], " | ".join(kept) or "no output"))
+    return refused
+
+
+def _activated_service(socket):
+    """The service a socket unit starts: its Service=, else the service of the socket's own name."""
+    return (socket["sections"].get("Socket") or {}).get("Service", re.sub(r"\.socket$", ".service", socket["name"]))
+
+
+def service_plan(units, changed):
+    """What the service tasks do with the resolved `units` (resolve_units' "units") after the install tasks changed
+    the units named in `changed` (systemd_changed_units).
+
+    Returns {"settled": the units to be started or stopped whose files did not change (enough to compare their
+    state, one read), "settled_services": those as the drift module's services, "socket_handovers": the socket units
+    installed or changed in this run that should listen, each with the service it starts (Service= or the socket's
+    own name), "run": the present units that are not templates, in start order, each with the `state` to ask for
+    (restarted when its files changed, it should run and restart_on_change)}.
+    """
+    running = [unit for unit in units if unit["present"] and not unit["template"]]
+    settled = [unit for unit in running if unit["state"] in ("started", "stopped") and unit["name"] not in changed]
+    sockets = [unit for unit in units if unit["present"] and unit["kind"] == "socket" and unit["name"] in changed and unit["state"] in ACTIVE_STATES]
+    run = []
+    for unit in sorted(running, key=lambda unit: unit["order"]):
+        restart = unit["restart_on_change"] and unit["state"] in ("started", "reloaded") and unit["name"] in changed
+        run.append(dict(unit, state="restarted" if restart else unit["state"]))
+    return {
+        "settled": settled,
+        "settled_services": [{"name": unit["name"], "enabled": unit["enabled"], "active": unit["state"] == "started"} for unit in settled],
+        "socket_handovers": [{"socket": unit["name"], "service": _activated_service(unit)} for unit in sockets],
+        "run": run,
+    }

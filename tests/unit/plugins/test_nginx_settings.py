@@ -14,10 +14,16 @@ COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
+from ansible_collections.stagecraft.webapp.plugins.filter.nginx_layout import FilterModule as LayoutFilters  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.nginx_listen_prefixes import FilterModule as ListenFilters  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.nginx_problems import FilterModule  # noqa: E402
 
 problems = FilterModule().filters()["nginx_problems"]
+layout = LayoutFilters().filters()["nginx_layout"]
+DEFAULTS = yaml.safe_load((COLLECTIONS.parent / "roles" / "nginx" / "defaults" / "main.yml").read_text())
+# What the layout reads besides what the rules read (the role's defaults stand in for them here).
+LAYOUT_READS = ("nginx_root", "nginx_acme_remaining_days", "nginx_security_headers", "nginx_hsts_environments", "nginx_hsts_max_age",
+                "nginx_hsts_include_subdomains", "nginx_hsts_preload", "nginx_media_inline_extensions")
 listen_prefixes = ListenFilters().filters()["nginx_listen_prefixes"]
 GUNICORN = {"instance": "shop-prod", "listen": "unix", "socket": "/run/stagecraft/shop-prod.sock"}
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -29,20 +35,17 @@ NAMES = 'lowercase labels of letters, digits and "-", separated by dots; a leadi
 
 
 def settings(**changes):
-    """The role's defaults for app "shop" in "prod" on shop.test, as vars/main.yml's _nginx_settings hands them over, with `changes`."""
+    """The role's defaults for app "shop" in "prod" on shop.test with `changes`, as the preflight hands them over:
+    vars/main.yml's _nginx_settings combined with its _nginx_layout."""
     values = {
         "nginx_app_name": "shop", "nginx_app_env": "prod", "nginx_server_names": ["shop.test"], "nginx_http_port": 80, "nginx_https_port": 443,
         "nginx_tls_mode": "selfsigned", "nginx_tls_certificate": "", "nginx_tls_private_key": "", "nginx_acme_email": "",
         "nginx_acme_terms_agreed": False, "nginx_acme_directory": "https://acme-v02.api.letsencrypt.org/directory", "nginx_acme_ca_bundle": "",
         "nginx_client_max_body_size": "10m", "nginx_allow": [], "nginx_real_ip_from": [], "nginx_locations": [{"path": "/"}],
         "nginx_upstream": "", "nginx_upstream_servers": [], "nginx_listen_addresses": [], "nginx_forwarded_proto": "",
-        "_nginx_instance": "shop-prod", "_nginx_app_base": "/srv/shop/prod", "_nginx_gunicorn_record": "/etc/stagecraft/shop-prod/gunicorn.json",
     }
     values.update(changes)
-    values.setdefault("_nginx_tls", values["nginx_tls_mode"] != "none")
-    values.setdefault("_nginx_ports", [values["nginx_http_port"]] + ([values["nginx_https_port"]] if values["_nginx_tls"] else []))
-    values.setdefault("_nginx_proxies", any(location.get("type", "proxy") == "proxy" for location in values["nginx_locations"]))
-    return values
+    return dict(values, **layout(dict(DEFAULTS, **values)))
 
 
 def check(changes, others=(), certificate=None, private_key=None, resolved=None, gunicorn=None):
@@ -199,9 +202,10 @@ def test_every_problem_is_reported_at_once_in_the_rules_order():
     ]
 
 
-def test_the_role_hands_over_every_setting_the_rules_read():
+def test_the_role_hands_over_every_setting_the_rules_and_the_layout_read():
     role_vars = yaml.safe_load((COLLECTIONS.parent / "roles" / "nginx" / "vars" / "main.yml").read_text())
-    assert set(role_vars["_nginx_checked_settings"]) == set(settings())
+    read = [name for name in settings() if name.startswith("nginx_")] + list(LAYOUT_READS)
+    assert set(role_vars["_nginx_setting_names"]) == set(read)
 
 
 @pytest.mark.parametrize("address_lists, expected", [

@@ -15,7 +15,6 @@ if str(ROOT / "collections") not in sys.path:
     sys.path.insert(0, str(ROOT / "collections"))
 
 from ansible_collections.stagecraft.webapp.plugins.filter.systemd_unit_problems import FilterModule  # noqa: E402
-from ansible_collections.stagecraft.webapp.plugins.module_utils._unit_specs import SECTIONS, UNIT_DEFAULTS  # noqa: E402
 
 unit_problems = FilterModule().filters()["systemd_unit_problems"]
 ROLE = ROOT / "roles" / "systemd"
@@ -162,10 +161,3 @@ def test_each_problem_is_named(units, expected):
 def test_hardening_profile_problems_follow_the_units(profile, expected):
     assert unit_problems([unit(state="running")], profile) == [
         'systemd_units[web.service].state: must be one of started, stopped, restarted, reloaded, got "running"'] + expected
-
-
-def test_rules_and_role_agree_on_sections_and_defaults():
-    """The role's template and unit resolution read vars/main.yml; the rules read the module: one truth."""
-    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
-    assert role_vars["_systemd_sections"] == SECTIONS
-    assert role_vars["_systemd_unit_defaults"] == UNIT_DEFAULTS

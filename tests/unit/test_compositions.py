@@ -30,7 +30,7 @@ READ = """
       vars:
         names: {names}
 """
-NAMES = ["nginx_listen_addresses", "nginx_forwarded_proto", "deploy_health_scheme", "deploy_health_host"]
+NAMES = ("nginx_listen_addresses", "nginx_forwarded_proto", "deploy_health_scheme", "deploy_health_host")
 PROD = {"stack_app": "shop", "stack_env": "prod", "nginx_server_names": ["shop.example.com"]}
 
 
@@ -41,11 +41,11 @@ def inventory(tmp_path: Path, inventory_vars: dict) -> Path:
     return path
 
 
-def composition_vars(tmp_path: Path, inventory_vars: dict, names: list[str] = NAMES, roles: tuple[str, ...] = ()) -> dict:
+def composition_vars(tmp_path: Path, inventory_vars: dict, names: tuple[str, ...] = NAMES, roles: tuple[str, ...] = ()) -> dict:
     """The variables `names` a composition's play sees on host web1 whose inventory sets `inventory_vars`, with `roles`' variables."""
     out = tmp_path / "vars.json"
     applied = json.dumps([{"role": f"stagecraft.webapp.{role}", "when": False} for role in roles])
-    (tmp_path / "read.yml").write_text(READ.format(playbooks=ROOT / "playbooks", out=out, roles=applied, names=json.dumps(names)))
+    (tmp_path / "read.yml").write_text(READ.format(playbooks=ROOT / "playbooks", out=out, roles=applied, names=json.dumps(list(names))))
     run = subprocess.run(["ansible-playbook", "-i", str(inventory(tmp_path, inventory_vars)), str(tmp_path / "read.yml")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout[-3000:]
@@ -93,7 +93,7 @@ SNAPSHOT = {"deploy_snapshot_databases": ["db.sqlite3"]}
     (PROD | SNAPSHOT | {"stack_env": "dev"}, ""),
 ])
 def test_prod_snapshots_the_data_every_night_unless_the_inventory_says_otherwise(tmp_path, inventory_vars, schedule):
-    seen = composition_vars(tmp_path, inventory_vars, ["deploy_snapshot_schedule"], ("stack", "deploy"))
+    seen = composition_vars(tmp_path, inventory_vars, ("deploy_snapshot_schedule",), ("stack", "deploy"))
     assert seen == {"deploy_snapshot_schedule": schedule}
 
 

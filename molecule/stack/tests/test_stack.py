@@ -66,9 +66,11 @@ def environment_of(host, unit: str) -> list[str]:
 
 def changed_since(marker: str) -> str:
     """The command that lists what changed since `marker` was touched where the roles write: by
-    modification, or by change of owner or mode."""
+    modification, or by change of owner or mode. Not the watchdog's state: its timer writes it
+    every minute, whatever a run does (a new file in the state directory, which changes too)."""
     return (f"find $(ls -d /etc /srv /var/lib/stagecraft /usr/local 2>/dev/null) \\( -newer {marker} -o -cnewer {marker} \\)"
-            " -not -path /etc/ld.so.cache")
+            " -not -path /etc/ld.so.cache -not -path '/var/lib/stagecraft/*/watchdog.json*'"
+            " -not \\( -type d -path '/var/lib/stagecraft/*' \\)")
 
 
 # --- What converge.yml left ---------------------------------------------------------------------

@@ -1221,7 +1221,8 @@ def scheduled_snapshot(each) -> dict:
             "ship_log": each.run(f"cat {BASE}/snapshots/.ship.log").stdout, "ship_log_mode": each.file(f"{BASE}/snapshots/.ship.log").mode,
             "pre_log": each.run(f"cat {BASE}/snapshots/.pre_snapshot.log").stdout,
             "dump": each.run(f"cat {BASE}/snapshots/{ids[-1] if ids else 'none'}/pre_snapshot/other.sql").stdout,
-            "timer": each.run(f"systemctl is-enabled {SNAPSHOT_UNIT}.timer; systemctl is-active {SNAPSHOT_UNIT}.timer").stdout.split(),
+            "timer": each.run(f"systemctl is-enabled {SNAPSHOT_UNIT}.timer; systemctl is-active {SNAPSHOT_UNIT}.timer; "
+                              f"systemctl show -P RandomizedDelayUSec {SNAPSHOT_UNIT}.timer").stdout.split(),
             "exposure": each.run(f"systemd-analyze security --no-pager {SNAPSHOT_UNIT}.service | tail -1").stdout.strip()}
 
 
@@ -1248,7 +1249,7 @@ def timer_snapshots(all_hosts, data_rolled_back):
 def test_the_timers_snapshot_under_write_load_is_a_consistent_database_listed_by_id(inventory_name, timer_snapshots):
     (set_up, recap), taken = timer_snapshots[0], timer_snapshots[1][inventory_name]
     assert recap[inventory_name]["failed"] == 0, output_tail(set_up)
-    assert taken["timer"] == ["enabled", "active"]
+    assert taken["timer"] == ["enabled", "active", "15min"]
     assert taken["started"] == (0, ""), taken["journal"]
     assert len(taken["ids"]) == 1 and taken["integrity"] == "ok"
     assert int(taken["rows"]) > 1  # "before" and some of the load's rows

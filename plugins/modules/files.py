@@ -18,8 +18,8 @@ description:
   - A run that changes nothing costs one round trip, and lists one task.
   - Check mode and C(--diff) behave as those of M(ansible.builtin.copy) and M(ansible.builtin.file); a secret entry shows no
     diff and its content is never logged.
-  - Entries are handled in the order given: list a directory before what it holds. The first write that fails stops the
-    others.
+  - Entries are handled in the order given, so a directory comes before what it holds. The first write that fails stops
+    the others.
   - Bad entries (a relative path, a path given twice, a file without content, a mode that is not octal) fail the task before
     anything is read or written.
 author: Stagecraft maintainers (@stagecraft)

@@ -7,10 +7,10 @@
 
 """The settings of stagecraft.webapp.gunicorn, checked before anything changes on a host.
 
-`settings` holds the role's variables by name (gunicorn_app_name, gunicorn_port, ...) and the
-names the role derives from them: `_gunicorn_instance` (<app>-<env>), `_gunicorn_socket_path`,
-`_gunicorn_run_dir` (the service's RuntimeDirectory), `_gunicorn_socket_dir`, and
-`removed_settings`, the names of removed variables that are still set.
+`settings` holds the role's variables by name (gunicorn_app_name, gunicorn_port, ...) and
+`removed_settings`, the names of removed variables that are still set. The names derived from them
+(instance <app>-<env>, socket_path, run_dir, the service's RuntimeDirectory, socket_dir) come from
+_gunicorn_layout.names, as the role's tasks get them.
 
 gunicorn_secrets' values are read (a line break in one would break the environment file) but
 never written into a message: a message names the keys only.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._gunicorn_layout import names
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import APP_NAME, ENV_NAME, as_bool, as_int, matches, quoted
 
 # "pkg.module:callable" or "pkg.module:factory(...)".
@@ -54,7 +55,7 @@ def _restart_problems(settings):
 
 def _name_problems(settings):
     problems = []
-    name, env, instance = settings["gunicorn_app_name"], settings["gunicorn_app_env"], settings["_gunicorn_instance"]
+    name, env, instance = settings["gunicorn_app_name"], settings["gunicorn_app_env"], names(settings)["instance"]
     if not matches(APP_NAME, name):
         problems.append('gunicorn_app_name {0} is not a valid unit and user name part: lowercase letters, digits, "_" and "-",'
                         " starting with a letter".format(quoted(name)))
@@ -85,13 +86,14 @@ def _number_and_path_problems(settings):
     venv = settings["gunicorn_venv"]
     if venv and not str(venv).startswith("/"):
         problems.append("gunicorn_venv must be empty or an absolute path (got {0})".format(quoted(venv)))
-    socket_path, run_dir = settings["_gunicorn_socket_path"], settings["_gunicorn_run_dir"]
+    derived = names(settings)
+    socket_path, run_dir = derived["socket_path"], derived["run_dir"]
     if unix and not socket_path.startswith("/"):
         problems.append("gunicorn_socket_path must be an absolute path (got {0})".format(quoted(settings["gunicorn_socket_path"])))
     if unix and as_bool(settings["gunicorn_socket_activation"]) and socket_path.startswith(run_dir + "/"):
         problems.append("gunicorn_socket_path {0} is inside the service's RuntimeDirectory {1}, which systemd hands to the app's user and group"
                         " on start, taking the socket from gunicorn_socket_group; leave it empty for {2}/{3}.sock".format(
-                            quoted(socket_path), run_dir, settings["_gunicorn_socket_dir"], settings["_gunicorn_instance"]))
+                            quoted(socket_path), run_dir, derived["socket_dir"], derived["instance"]))
     return problems
 
 
@@ -115,7 +117,7 @@ def _media_problems(settings):
     group = str(settings.get("gunicorn_media_group", ""))
     if not as_bool(settings.get("gunicorn_media", False)):
         return []
-    if group in ("", "root", settings["_gunicorn_instance"]):
+    if group in ("", "root", names(settings)["instance"]):
         return ["gunicorn_media_group {0} must be the group nginx runs as (www-data), not the app's own group nor root's".format(quoted(group))]
     return []
 
@@ -132,7 +134,8 @@ def clash_problems(settings, records):
     if settings["gunicorn_listen"] == "tcp":
         named, field, value = "gunicorn_port {0}".format(settings["gunicorn_port"]), "port", as_int(settings["gunicorn_port"])
     else:
-        named, field, value = "gunicorn_socket_path {0}".format(settings["_gunicorn_socket_path"]), "socket", settings["_gunicorn_socket_path"]
+        socket_path = names(settings)["socket_path"]
+        named, field, value = "gunicorn_socket_path {0}".format(socket_path), "socket", socket_path
     users = [str(record.get("instance")) for record in records if record.get("listen") == settings["gunicorn_listen"] and record.get(field) == value]
     if not users:
         return []

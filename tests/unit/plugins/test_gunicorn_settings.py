@@ -31,17 +31,13 @@ def settings(**changes):
     """The role's defaults for app "shop" in "prod", as vars/main.yml's _gunicorn_settings hands them over, with `changes`."""
     values = {
         "gunicorn_app_name": "shop", "gunicorn_app_env": "prod", "gunicorn_app_module": "app:app", "gunicorn_worker_class": "sync",
-        "gunicorn_workers": None, "gunicorn_threads": 1, "gunicorn_listen": "tcp", "gunicorn_port": 8000, "gunicorn_root": "/srv",
+        "gunicorn_workers": None, "gunicorn_threads": 1, "gunicorn_listen": "tcp", "gunicorn_port": 8000, "gunicorn_bind_address": "127.0.0.1",
+        "gunicorn_root": "/srv",
         "gunicorn_venv": "", "gunicorn_socket_path": "", "gunicorn_socket_activation": True, "gunicorn_env_vars": {}, "gunicorn_secrets": {},
         "gunicorn_restart_sec": 2, "gunicorn_restart_max_delay_sec": 30, "gunicorn_media": False, "gunicorn_media_group": "www-data",
         "removed_settings": [],
     }
     values.update(changes)
-    instance = "{0}-{1}".format(values["gunicorn_app_name"], values["gunicorn_app_env"])
-    values.setdefault("_gunicorn_instance", instance)
-    values.setdefault("_gunicorn_run_dir", "/run/" + instance)
-    values.setdefault("_gunicorn_socket_dir", "/run/stagecraft")
-    values.setdefault("_gunicorn_socket_path", values["gunicorn_socket_path"] or "/run/stagecraft/{0}.sock".format(instance))
     return values
 
 
@@ -57,7 +53,7 @@ FROM_A_FILE = ("; a value read from a file keeps the file's last line break: enc
     {"gunicorn_app_name": "a", "gunicorn_app_env": "dev_2", "gunicorn_app_module": "shop.wsgi:create_app(debug=False)", "gunicorn_port": "65535"},
     {"gunicorn_env_vars": {"DJANGO_SETTINGS_MODULE": "shop.settings", "WORKERS": 2, "_PRIVATE": ""}, "gunicorn_secrets": {"SECRET_KEY": SECRET}},
     # Without socket activation gunicorn binds the socket itself, inside its RuntimeDirectory.
-    {"gunicorn_listen": "unix", "gunicorn_socket_activation": "no", "_gunicorn_socket_path": "/run/shop-prod/gunicorn.sock"},
+    {"gunicorn_listen": "unix", "gunicorn_socket_activation": "no"},
     {"gunicorn_restart_sec": "5", "gunicorn_restart_max_delay_sec": "5", "gunicorn_app_name": "a" * 27},
     {"gunicorn_media": "yes"},
     # Unused without a media directory.
@@ -140,7 +136,7 @@ OTHERS = [
     ({}, ["gunicorn_port 8000 is already used by flask-prod on this host; choose another one."]),
     ({"gunicorn_port": "8000"}, ["gunicorn_port 8000 is already used by flask-prod on this host; choose another one."]),
     ({"gunicorn_port": 8002}, []),
-    ({"gunicorn_listen": "unix", "_gunicorn_socket_path": "/run/stagecraft/flask-dev.sock"}, [
+    ({"gunicorn_listen": "unix", "gunicorn_socket_path": "/run/stagecraft/flask-dev.sock"}, [
         "gunicorn_socket_path /run/stagecraft/flask-dev.sock is already used by flask-dev on this host; choose another one."]),
     # A TCP app on port 8000 does not clash with a socket.
     ({"gunicorn_listen": "unix", "gunicorn_port": 8000}, []),
@@ -157,4 +153,6 @@ def test_every_app_on_the_port_is_named():
 
 def test_the_role_hands_over_every_setting_the_rules_read():
     role_vars = yaml.safe_load((COLLECTIONS.parent / "roles" / "gunicorn" / "vars" / "main.yml").read_text())
-    assert set(role_vars["_gunicorn_checked_settings"]) | {"removed_settings"} == set(settings())
+    specs = yaml.safe_load((COLLECTIONS.parent / "roles" / "gunicorn" / "meta" / "argument_specs.yml").read_text())
+    assert role_vars["_gunicorn_setting_names"] == list(specs["argument_specs"]["main"]["options"])
+    assert set(settings()) <= set(role_vars["_gunicorn_setting_names"]) | {"removed_settings"}

@@ -64,6 +64,8 @@ def layout(settings):
         "ref_key": "{0} {1}".format(settings["deploy_repo"], settings["deploy_version"]),
         # What a deploy record and the summary name for the ref.
         "ref_label": "rollback" if as_bool(settings["deploy_rollback"]) else settings["deploy_version"],
+        # What playbooks/restore.yml puts back.
+        "restore_snapshot": settings["deploy_restore_snapshot"],
         # Behind balancers the deploy module stops after the build, so the host is drained before its switch.
         "release_phase": "build" if settings["deploy_balancers"] else "all",
         # What playbooks/logs.yml reads besides the journal: nginx's logs of the app's server block (the
@@ -193,3 +195,16 @@ def _deploy_args(settings, names):
     if settings["deploy_token"]:
         args["token"] = settings["deploy_token"]
     return args
+
+
+def module_args(names, run, who, job_id=""):
+    """The arguments the role's lock, deploy, record and restore tasks share, per module: what the
+    settings decide (`names`, the layout) and what the run does (`run`: its release time and lock
+    holder; `who` deploys; `job_id`, the AWX job, left out when there is none)."""
+    job = {"job_id": job_id} if job_id else {}
+    return {
+        "deploy_lock": dict({"path": names["base"], "holder_id": run["holder"], "owner": who}, **job),
+        "deploy": dict(names["deploy_args"], holder_id=run["holder"], who=who, timestamp=run["time"], **job),
+        "deploy_record": dict({"path": names["base"], "who": who, "ref": names["ref_label"], "started": run["time"]}, **job),
+        "deploy_restore": {"path": names["base"], "snapshot": names["restore_snapshot"]},
+    }

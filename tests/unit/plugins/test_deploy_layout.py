@@ -16,6 +16,7 @@ if str(COLLECTIONS) not in sys.path:
 
 from ansible_collections.stagecraft.webapp.plugins.filter.deploy_failed import FilterModule as FailedFilters  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.deploy_layout import FilterModule  # noqa: E402
+from ansible_collections.stagecraft.webapp.plugins.filter.deploy_module_args import FilterModule as ModuleArgsFilters  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.deploy_run_shown import FilterModule as RunShownFilters  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.deploy_served import FilterModule as ServedFilters  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.modules import deploy as deploy_module  # noqa: E402
@@ -24,6 +25,7 @@ layout = FilterModule().filters()["deploy_layout"]
 served = ServedFilters().filters()["deploy_served"]
 failed = FailedFilters().filters()["deploy_failed"]
 run_shown = RunShownFilters().filters()["deploy_run_shown"]
+module_args = ModuleArgsFilters().filters()["deploy_module_args"]
 ROLE = COLLECTIONS.parent / "roles" / "deploy"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
@@ -224,3 +226,16 @@ def test_a_failed_deploy_says_where_and_what_stays(changes, drained, health, mes
 ])
 def test_a_command_run_in_the_release_shows_its_output_and_status(result, check_mode, shown):
     assert run_shown(result, "flask db upgrade", "shop-prod", check_mode) == shown
+
+
+def test_the_modules_share_the_run_and_leave_out_a_missing_job():
+    run = {"time": "20261206T100000Z", "holder": "20261206T100001Z-42"}
+    names = layout(settings(deploy_restore_snapshot="scheduled-20261206T031500Z"))
+    shared = module_args(names, run, "ana")
+    assert shared["deploy_lock"] == {"path": "/srv/shop/prod", "holder_id": "20261206T100001Z-42", "owner": "ana"}
+    assert shared["deploy_record"] == {"path": "/srv/shop/prod", "who": "ana", "ref": "main", "started": "20261206T100000Z"}
+    assert shared["deploy_restore"] == {"path": "/srv/shop/prod", "snapshot": "scheduled-20261206T031500Z"}
+    assert shared["deploy"] == dict(names["deploy_args"], holder_id="20261206T100001Z-42", who="ana", timestamp="20261206T100000Z")
+    in_awx = module_args(names, run, "ana", "1234")
+    assert all(in_awx[module]["job_id"] == "1234" for module in ("deploy_lock", "deploy", "deploy_record"))
+    assert "job_id" not in in_awx["deploy_restore"]

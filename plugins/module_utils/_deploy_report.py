@@ -15,8 +15,8 @@ from __future__ import annotations
 def served(done, layout, check_mode=False):
     """One line on what serves after a deploy: the release and its commit, what changed, and what the
     deploy module did besides (once-hooks, a repair of a stopped service, a snapshot, a data restore)."""
-    said = "{0}: {1} release {2} (commit {3}, {4}); ".format(layout["instance"], "would serve" if check_mode else "serves", done["release_id"],
-                                                           done["commit"][:12] or "unknown", layout["ref_label"])
+    said = "{0}: {1} release {2} (commit {3}, {4}); ".format(
+        layout["instance"], "would serve" if check_mode else "serves", done["release_id"], done["commit"][:12] or "unknown", layout["ref_label"])
     if done.get("changed", False) and not done["repaired"]:
         said += "changed from " + (done["previous_release_id"] or "nothing")
     else:

@@ -101,7 +101,7 @@ def test_the_drift_read_with_a_deploy_key_compares_what_is_written(key, written)
                             deploy_snapshot_schedule="daily"))
     assert names["ssh_key_content"] == written
     assert names["known_hosts_content"] == "git.example.com ssh-ed25519 AAAA\nb ssh-rsa BBBB\n"
-    _, key_file, known_hosts, timer = names["drift_paths"]
+    key_file, known_hosts, timer = names["drift_paths"][1:]
     assert key_file == {"path": "/etc/stagecraft/shop-prod/deploy_key", "state": "file", "owner": "root", "group": "root", "mode": "0600",
                         "checksum": hashlib.sha1(names["ssh_key_content"].encode()).hexdigest()}
     assert known_hosts["mode"] == "0644" and known_hosts["checksum"] == hashlib.sha1(names["known_hosts_content"].encode()).hexdigest()

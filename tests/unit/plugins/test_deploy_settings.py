@@ -127,5 +127,8 @@ def test_no_message_holds_the_key_or_the_token():
 
 
 def test_the_role_hands_over_every_setting_the_rules_read():
-    role_vars = yaml.safe_load((COLLECTIONS.parent / "roles" / "deploy" / "vars" / "main.yml").read_text())
-    assert set(role_vars["_deploy_checked_settings"]) | {"inventory_hosts"} == set(settings())
+    role = COLLECTIONS.parent / "roles" / "deploy"
+    names = yaml.safe_load((role / "vars" / "main.yml").read_text(encoding="utf-8"))["_deploy_setting_names"]
+    options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))["argument_specs"]["main"]["options"]
+    assert names == list(options)
+    assert set(settings()) <= set(names) | {"inventory_hosts"}

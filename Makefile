@@ -74,8 +74,8 @@ sanity: build ## Install the tarball (offline) and run ansible-test sanity on it
 	$(BIN)/python testbed/ansible_test_get_pip.py --seed
 	cd $(SANITY_ROOT) && ansible-test sanity --venv --requirements --python 3.11 --color no
 
-unit: setup ## pytest tests/unit
-	pytest tests/unit
+unit: setup ## pytest tests/unit, on every core
+	pytest -n auto tests/unit
 
 molecule: setup testbed ## Every molecule scenario (MOLECULE_JOBS at a time; logs in build/logs/)
 	tests/molecule.sh

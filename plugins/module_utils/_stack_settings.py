@@ -17,6 +17,10 @@ from the roles' argument specs.
 stack_dev_branch, stack_playbook_composition), `inventory_hostname`, and the names the role
 derives: `_stack_composition` (stack_composition, or stack_env when that names a composition) and
 `_stack_instance` (<app>-<env>).
+
+`layout(settings, own)` derives those names once, with the roles composed, the environment
+directory and where the report and the watchdog ask (`client_name`: a server name a client can ask
+for).
 """
 
 from __future__ import annotations

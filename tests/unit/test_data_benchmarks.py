@@ -8,8 +8,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
 # The host half imports the collection's snapshot code as the test host has it: by its full name.
 sys.path.insert(0, str(ROOT / "collections"))

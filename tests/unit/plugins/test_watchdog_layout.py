@@ -72,7 +72,8 @@ def test_the_program_runs_on_the_config(tmp_path):
     config = watchdog_layout(settings(watchdog_alert_command=[]))["config_content"]
     config.update(state_file=str(tmp_path / "watchdog.json"), lock_file=str(tmp_path / "deploy.lock"), maintenance_file=str(tmp_path / "maintenance.html"))
     assert settings_problems(settings()) == []
-    state, fired = run_once(config, datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone.utc), probe_check=lambda check, timeout, now: {"ok": False, "detail": "answered 500, not 200", "not_after": None},
+    failed = {"ok": False, "detail": "answered 500, not 200", "not_after": None}
+    state, fired = run_once(config, datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone.utc), probe_check=lambda check, timeout, now: failed,
                             command=None)
     assert (state["checks"]["health"]["failures"], fired) == (1, [])
 

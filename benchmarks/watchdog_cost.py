@@ -60,7 +60,7 @@ RUSAGE = (
 
 
 def config(url: str) -> dict:
-    """The program's config as the role writes it (roles/watchdog/vars/main.yml), for the stand-in."""
+    """The program's config as the role writes it (plugins/module_utils/_watchdog_layout.py), for the stand-in."""
     return {"app": "bench", "env": "prod", "host": "bench", "failures": 3, "timeout": 10, "certificate_warn_days": 14, "alert_command": [],
             "checks": [{"name": "health", "url": url, "connect_address": "127.0.0.1", "status": 200, "unit": "bench-prod.service"}],
             "lock_file": "/srv/bench/prod/deploy.lock", "maintenance_file": f"{STATE_DIR}/maintenance.html",

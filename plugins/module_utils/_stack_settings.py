@@ -17,12 +17,16 @@ from the roles' argument specs.
 stack_dev_branch, stack_playbook_composition), `inventory_hostname`, and the names the role
 derives: `_stack_composition` (stack_composition, or stack_env when that names a composition) and
 `_stack_instance` (<app>-<env>).
+
+`layout(settings, own)` derives those names once, with the roles composed, the environment
+directory and where the report and the watchdog ask (`client_name`: a server name a client can ask
+for).
 """
 
 from __future__ import annotations
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._ingress import nginx_reach_problems
-from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, quoted
+from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int, quoted
 
 COMPOSITIONS = ("dev", "prod", "balanced")
 # Environment variables whose truthy value turns an app's debug mode on (Flask, Django, ours).
@@ -170,3 +174,67 @@ def stack_problems(settings):
     if composition == "dev":
         problems += _dev_problems(settings)
     return problems + _media_problems(settings, composition)
+
+
+def client_name(server_names):
+    """The first of `server_names` (nginx_server_names) a client can ask for: neither a wildcard
+    (`*`) nor a regular expression (`~`), which nginx matches but no client sends; localhost when
+    none is (as the deploy step's health check, deploy_health_host, picks it)."""
+    for name in server_names or ():
+        if not str(name).startswith("~") and "*" not in str(name):
+            return name
+    return "localhost"
+
+
+def _address(scheme, host, port, default_port):
+    """scheme://host, with :port unless it is the scheme's default."""
+    return "{0}://{1}{2}".format(scheme, host, "" if as_int(port) == default_port else ":{0}".format(port))
+
+
+def _origin(settings, composition):
+    """Where the report and the watchdog ask: nginx on this host with the name a client asks for,
+    https, or http when nginx speaks no TLS; behind balancers, gunicorn itself as they reach it."""
+    if composition == "balanced":
+        return "http://{0}".format(settings["deploy_balancer_member"])
+    name = client_name(settings["nginx_server_names"])
+    if settings["nginx_tls_mode"] != "none":
+        return _address("https", name, settings["nginx_https_port"], 443)
+    return _address("http", name, settings["nginx_http_port"], 80)
+
+
+def layout(settings, own):
+    """What the stack role derives from the composed roles' `settings` (filter stack_settings) and
+    its `own` variables by name (stack_app, stack_env, stack_composition, stack_tunnel,
+    stack_firewall, stack_release_only, stack_url, ..., inventory_hostname): the composition, the
+    instance <app>-<env>, the roles it composes in the order they run and those this run checks,
+    the environment directory, where the report asks (origin, health_url, connect_address), the URL
+    it shows, and `checked`, what stack_problems reads."""
+    env = own["stack_env"]
+    composition = own["stack_composition"] or (env if env in COMPOSITIONS else "")
+    instance = "{0}-{1}".format(own["stack_app"], env)
+    tunnel, balanced, prod = as_bool(own["stack_tunnel"]), composition == "balanced", composition == "prod"
+    # The preflight of each role may read what the ones before it will make (gunicorn_record, nginx_record).
+    composed = ["gunicorn"] + ([] if balanced else ["nginx"]) + (["cloudflared"] if tunnel else []) \
+        + (["ufw"] if as_bool(own["stack_firewall"]) else []) + ["deploy"] + (["watchdog"] if prod else [])
+    origin = _origin(settings, composition)
+    bind = settings["gunicorn_bind_address"]
+    # Behind balancers, gunicorn itself (on loopback when it listens on every address); else nginx on this host.
+    app_address = "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
+    # Behind the tunnel, Cloudflare's edge serves https on the name whatever nginx speaks locally.
+    url = own["stack_url"] or ("https://" + client_name(settings["nginx_server_names"]) if tunnel else origin) + "/"
+    return {
+        "composition": composition,
+        "instance": instance,
+        "composed_roles": composed,
+        # The per-push path (playbooks/release.yml) checks the deploy step only.
+        "roles_to_check": ["deploy"] if as_bool(own["stack_release_only"]) else composed,
+        "base": "{0}/{1}/{2}".format(str(settings["deploy_root"]).rstrip("/"), own["stack_app"], env),
+        "origin": origin,
+        "health_url": origin + settings["deploy_health_path"],
+        "connect_address": app_address if balanced else "127.0.0.1",
+        "url": url,
+        "heading": "{0} ({1}) {2}".format(instance, composition, url),
+        # The watchdog's state file (stagecraft.webapp.watchdog), in prod.
+        "watchdog_state": "/var/lib/stagecraft/{0}/watchdog.json".format(instance) if prod else "",
+        "checked": dict(settings, **own, _stack_composition=composition, _stack_instance=instance),
+    }

@@ -275,3 +275,67 @@ def connector_status(name, timeout=5.0, run_command=None, which=shutil.which, re
             if journalctl else ""
         result["last_error"] = last_error_line(journal) or (ready_body if result["ready_status"] == 0 else None)
     return result
+
+
+def _short(commit):
+    """A commit as the report shows it: its first 12 characters, or none."""
+    return (commit or "")[:12] or "none"
+
+
+def _connector_text(connector):
+    """The connector's part of the service line: its state, /ready, edge connections and last error."""
+    if not connector:
+        return ""
+    text = "; connector " + connector["name"]
+    if connector["error"]:
+        return text + ": " + connector["error"]
+    service = connector["service"]
+    connections = connector["connections"] if connector["connections"] is not None else "no"
+    return text + " {0} ({1}), {2}, {3} edge connections{4}".format(
+        service["active_state"], service["sub_state"], "ready" if connector["ready"] else "not ready", connections,
+        "; last error: {0}".format(connector["last_error"]) if connector["last_error"] else "")
+
+
+def _last_deploy_text(last):
+    """The last deploy's line: outcome, ref, who, when, how long and the job that ran it."""
+    text = "last deploy: {0}".format(last.get("outcome", "none"))
+    if last:
+        text += " of {0} by {1} at {2} ({3} s)".format(last["ref"], last["who"], last["started"], last["duration"])
+    return text + (", job {0}".format(last["job_id"]) if last.get("job_id") else "")
+
+
+def report_lines(status, heading):
+    """The report of what serves (stagecraft.webapp.stack), from app_status()'s `status`, under `heading`."""
+    last = status["last_deploy"] or {}
+    health, certificate, watchdog = status["health"] or {}, status["certificate"], status["watchdog"]
+    serving = "serves commit {0} (release {1}); previous {2}; rollback target {3}".format(
+        _short(status["serving_commit"] or status["current_commit"]), status["serving"] or status["current"] or "none",
+        _short(last.get("previous_commit")), status["rollback_target"] or "none")
+    if status["serving_mismatch"]:
+        serving += "; MISMATCH: current points at {0}, which the service does not run (deploy again)".format(status["current"])
+    health_text = "health {0}".format(health.get("status") or "no answer") + (" ({0})".format(health["error"]) if health.get("error") else "")
+    if certificate:
+        health_text += "; certificate expires {0} ({1} days)".format(certificate["not_after"], certificate["days_left"])
+    return [
+        heading,
+        # What the service runs is what serves; `current` alone says what the last switch pointed at.
+        serving,
+        _last_deploy_text(last),
+        # Commits a deploy will not put back unless told to (deploy_allow_rolled_back).
+        "rolled back: " + ("; ".join(commit["summary"] for commit in status["rolled_back"]) or "none"),
+        # The data's snapshots: those taken before a release's first data-changing hook (restore_data on a rollback) and the timer's.
+        "snapshots: " + ("; ".join(snapshot["summary"] for snapshot in status.get("snapshots") or []) or "none"),
+        "service {0} ({1}){2}".format(status["service"]["active_state"], status["service"]["sub_state"], _connector_text(status["connector"])),
+        health_text,
+        "deploy lock held by " + json.dumps(status["lock"]) if status["lock"] is not None else "not locked",
+        "watchdog: last run {0}".format(watchdog["last"]) if watchdog else "no watchdog",
+        "watchdog alerts: " + ("; ".join((watchdog or {}).get("alerts") or []) or "none"),
+    ]
+
+
+def fleet_lines(results):
+    """One line per host of app_status()'s loop `results` (stagecraft.webapp.stack's fleet): the commit
+    and release it serves and the health nginx answers; none and no answer where the host said nothing."""
+    return ["{0}: commit {1} (release {2}), health {3}".format(
+        result["__stack_host"], _short(result.get("current_commit")), result.get("current") or "none",
+        (result.get("health") or {}).get("status") or "no answer") for result in results]

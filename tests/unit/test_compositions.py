@@ -79,6 +79,19 @@ def test_the_health_check_asks_with_the_host_nginx_passes_on_unless_the_inventor
     assert (seen["deploy_health_host"], seen["deploy_health_scheme"]) == (host, scheme)
 
 
+@pytest.mark.parametrize("inventory_vars, url", [
+    # The watchdog asks nginx on this host what a client asks: a name a client can ask for, never a
+    # wildcard or a regular expression (the same name the deploy step's health check sends).
+    ({"nginx_server_names": ["*.example.com", "~^api[.]", "shop.example.com"]}, "https://shop.example.com/healthz"),
+    ({"nginx_server_names": ["*.example.com"], "nginx_tls_mode": "none", "nginx_http_port": 8080}, "http://localhost:8080/healthz"),
+    ({"nginx_https_port": 8443}, "https://shop.example.com:8443/healthz"),
+    ({"watchdog_health_url": "https://other.example.com/up"}, "https://other.example.com/up"),
+])
+def test_the_watchdog_asks_for_a_name_a_client_can_ask_for(tmp_path, inventory_vars, url):
+    seen = composition_vars(tmp_path, PROD | {"stack_composition": "prod"} | inventory_vars, ("watchdog_health_url",), ("stack", "watchdog"))
+    assert seen == {"watchdog_health_url": url}
+
+
 SNAPSHOT = {"deploy_snapshot_databases": ["db.sqlite3"]}
 
 

@@ -8,8 +8,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
 # The host half imports the collection's snapshot code as the test host has it: by its full name.
 sys.path.insert(0, str(ROOT / "collections"))
@@ -100,7 +98,13 @@ def test_the_watchdog_table_says_cpu_per_run_and_per_day():
     assert section.startswith(watchdog.DOCS_BEGIN) and section.endswith(watchdog.DOCS_END)
 
 
-def test_the_watchdog_config_is_the_roles_shape():
-    """The benchmark's config has the keys of the one the role writes (roles/watchdog/vars/main.yml)."""
-    role_vars = yaml.safe_load((ROOT / "roles" / "watchdog" / "vars" / "main.yml").read_text(encoding="utf-8"))
-    assert set(watchdog.config("https://bench.test:8443/healthz")) == set(role_vars["_watchdog_settings"])
+def test_the_watchdog_config_is_the_roles():
+    """The benchmark's config is the one the role writes for the same settings (plugins/module_utils/_watchdog_layout.py)."""
+    from ansible_collections.stagecraft.webapp.plugins.module_utils._watchdog_layout import layout
+
+    url = "https://bench.test:8443/healthz"
+    settings = {"watchdog_app_name": "bench", "watchdog_app_env": "prod", "inventory_hostname": "bench", "watchdog_present": True,
+                "watchdog_health_url": url, "watchdog_connect_address": "127.0.0.1", "watchdog_health_status": 200, "watchdog_connector": "",
+                "watchdog_deploy_dir": "/srv/bench/prod", "watchdog_failures": 3, "watchdog_interval": "1min", "watchdog_timeout": 10,
+                "watchdog_certificate_warn_days": 14, "watchdog_alert_command": []}
+    assert watchdog.config(url) == layout(settings)["config_content"]

@@ -15,10 +15,12 @@ COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
+from ansible_collections.stagecraft.webapp.plugins.filter.stack_layout import FilterModule as LayoutFilter  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.stack_problems import FilterModule as ProblemsFilter  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.stack_settings import FilterModule as SettingsFilter  # noqa: E402
 
 problems = ProblemsFilter().filters()["stack_problems"]
+stack_layout = LayoutFilter().filters()["stack_layout"]
 stack_settings = SettingsFilter().filters()["stack_settings"]
 ROLE_VARS = yaml.safe_load((COLLECTIONS.parent / "roles" / "stack" / "vars" / "main.yml").read_text())
 UNSET = ROLE_VARS["_stack_unset"]
@@ -165,5 +167,79 @@ def test_prod_reports_every_problem_at_once_in_the_rules_order():
     ]
 
 
+# What the layout reads beside what the rules read.
+LAYOUT_ONLY = {"stack_app": "shop", "stack_url": "", "stack_release_only": False}
+
+
+def own(values):
+    """The stack role's own variables of `values`, as vars/main.yml hands them to stack_layout."""
+    return {name: values[name] for name in ROLE_VARS["_stack_own_names"]}
+
+
 def test_the_role_hands_over_every_setting_the_rules_read():
-    assert set(ROLE_VARS["_stack_names"]) | set(ROLE_VARS["_stack_checked_settings"]) == set(settings("prod"))
+    given = dict(settings("prod"), **LAYOUT_ONLY)
+    assert set(ROLE_VARS["_stack_names"]) | set(ROLE_VARS["_stack_own_names"]) | {"_stack_composition", "_stack_instance"} == set(given)
+    assert stack_layout({name: given[name] for name in ROLE_VARS["_stack_names"]}, own(given))["checked"] == given
+
+
+def layout(env="prod", **changes):
+    """The layout of environment `env` of app shop (settings()) with `changes`."""
+    values = dict(settings(env), nginx_server_names=["shop.example.com"], **LAYOUT_ONLY)
+    values.update(changes)
+    return stack_layout({name: values[name] for name in ROLE_VARS["_stack_names"]}, own(values))
+
+
+@pytest.mark.parametrize("changes, origin, url", [
+    ({}, "https://shop.example.com", "https://shop.example.com/"),
+    ({"nginx_https_port": 8443}, "https://shop.example.com:8443", "https://shop.example.com:8443/"),
+    ({"nginx_https_port": "443"}, "https://shop.example.com", "https://shop.example.com/"),
+    ({"nginx_tls_mode": "none", "nginx_http_port": 8080}, "http://shop.example.com:8080", "http://shop.example.com:8080/"),
+    ({"nginx_tls_mode": "none", "nginx_https_port": 8443}, "http://shop.example.com", "http://shop.example.com/"),
+    # A wildcard or a regular expression is a name nginx matches, not one a client asks for.
+    ({"nginx_server_names": ["*.example.com", "~^api[.]", "www.example.com", "shop.example.com"]}, "https://www.example.com",
+     "https://www.example.com/"),
+    ({"nginx_server_names": ["*.example.com"]}, "https://localhost", "https://localhost/"),
+    # Behind the tunnel Cloudflare's edge serves https on the name, whatever nginx speaks on loopback.
+    ({"stack_tunnel": True, "nginx_tls_mode": "none", "nginx_server_names": ["*.example.com", "shop.example.com"]}, "http://shop.example.com",
+     "https://shop.example.com/"),
+    # The inventory's URL is shown as it is.
+    ({"stack_url": "https://127.0.0.1:8443"}, "https://shop.example.com", "https://127.0.0.1:8443"),
+])
+def test_the_report_asks_nginx_with_a_name_a_client_asks_for(changes, origin, url):
+    found = layout(**changes)
+    assert (found["origin"], found["health_url"], found["url"]) == (origin, origin + "/healthz", url)
+    assert found["heading"] == "shop-prod (prod) " + url
+    assert found["connect_address"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("bind, connect_address", [("10.0.0.5", "10.0.0.5"), ("0.0.0.0", "127.0.0.1"), ("::", "127.0.0.1"), ("", "127.0.0.1")])
+def test_behind_balancers_the_report_asks_gunicorn_as_they_reach_it(bind, connect_address):
+    # The balanced composition runs no nginx: nginx_server_names is null.
+    found = layout("balanced", gunicorn_bind_address=bind, nginx_server_names=None)
+    assert (found["origin"], found["health_url"], found["connect_address"]) == ("http://10.0.0.5:8000", "http://10.0.0.5:8000/healthz", connect_address)
+    assert (found["url"], found["watchdog_state"]) == ("http://10.0.0.5:8000/", "")
+
+
+@pytest.mark.parametrize("env, changes, roles", [
+    ("prod", {}, ["gunicorn", "nginx", "ufw", "deploy", "watchdog"]),
+    ("prod", {"stack_tunnel": True, "stack_firewall": False}, ["gunicorn", "nginx", "cloudflared", "deploy", "watchdog"]),
+    ("dev", {}, ["gunicorn", "nginx", "ufw", "deploy"]),
+    ("balanced", {"stack_firewall": "no"}, ["gunicorn", "deploy"]),
+])
+def test_the_roles_composed_in_the_order_they_run(env, changes, roles):
+    found = layout(env, **changes)
+    assert (found["composed_roles"], found["roles_to_check"]) == (roles, roles)
+    assert layout(env, stack_release_only=True, **changes)["roles_to_check"] == ["deploy"]
+
+
+@pytest.mark.parametrize("env, composition, expected", [("prod", "", "prod"), ("dev", "", "dev"), ("staging", "", ""), ("staging", "prod", "prod"),
+                                                        ("prod", "balanced", "balanced")])
+def test_the_composition_is_stack_composition_or_the_env_naming_one(env, composition, expected):
+    found = layout(env, stack_composition=composition)
+    assert (found["composition"], found["instance"], found["checked"]["_stack_composition"]) == (expected, "shop-" + env, expected)
+    assert found["watchdog_state"] == ("/var/lib/stagecraft/shop-{0}/watchdog.json".format(env) if expected == "prod" else "")
+
+
+@pytest.mark.parametrize("root, base", [("/srv", "/srv/shop/prod"), ("/srv//", "/srv/shop/prod"), ("/", "/shop/prod")])
+def test_the_environment_directory_is_under_deploy_root(root, base):
+    assert layout(deploy_root=root)["base"] == base

@@ -42,7 +42,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(installed_names), C(installed_dropin_dirs), C(unlisted_dropins) (paths, sorted) and C(pending) (resolved units).
+  description: >-
+    C(installed_names), C(installed_dropin_dirs), C(unlisted_dropins) (paths, sorted), C(pending) (resolved units), C(pending_names),
+    C(pending_files) (their files, unit files first), C(pending_dropin_dirs) (relative to the unit directory), C(stopping) (names)
+    and C(removing) (paths: unit files, then drop-in directories).
   type: dict
 """
 

@@ -41,7 +41,8 @@ _value:
   description:
     - C(units), each with C(name), C(kind), C(order), C(template), C(present), C(enabled) (null when it cannot be enabled), C(state)
       (null for a template), C(restart_on_change), C(verify_allow_missing), C(section_order), C(sections), C(dropins) and C(files)
-      (C(path) and C(sections) of the unit file and each drop-in); C(dropin_dirs); C(dropin_files).
+      (C(path), C(relative), C(unit), C(section_order) and C(sections) of the unit file and each drop-in); C(files) (those of the
+      present units); C(dropin_dirs); C(dropin_files).
   type: dict
 """
 

@@ -13,10 +13,15 @@ description:
   - Reads the results of C(systemd-analyze verify) run on each staged unit. A missing command under one of the
     unit's C(verify_allow_missing) directories is tolerated; with C(strict), any warning pointing at a line of a
     staged file refuses the unit.
-positional: staging, strict
+positional: units, staging, strict
 options:
   _input:
-    description: The results of the loop that ran C(systemd-analyze verify), each with its resolved unit as C(item).
+    description: The results of the loop that ran C(systemd-analyze verify), each with a unit's name as C(item).
+    type: list
+    elements: dict
+    required: true
+  units:
+    description: The resolved units verified (C(systemd_found) C(pending)).
     type: list
     elements: dict
     required: true
@@ -36,7 +41,7 @@ EXAMPLES = r"""
     that: _refused | length == 0
     fail_msg: "systemd-analyze verify refused {{ _refused | join('; ') }}"
   vars:
-    _refused: "{{ verify_result.results | stagecraft.webapp.systemd_verify_refusals(staging.path, false) }}"
+    _refused: "{{ verify_result.results | stagecraft.webapp.systemd_verify_refusals(found.pending, staging.path, false) }}"
 """
 
 RETURN = r"""

@@ -26,6 +26,8 @@ import posixpath
 import re
 from collections.abc import Mapping
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._files import checksum
+
 # A unit name as systemd accepts it (unit_name_is_valid): letters, digits, ":_.-" and the
 # backslash of systemd-escape's \x2d; an optional "@instance" (empty for a template); the suffix.
 UNIT_NAME = re.compile(r"[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.(service|socket|timer)")
@@ -194,6 +196,7 @@ START_ORDER = {"socket": 1, "service": 2, "timer": 3}
 # A file this role renders is root's, mode 0644; a drop-in directory 0755.
 FILE_MODE = "0644"
 DROPIN_DIR_MODE = "0755"
+ROOT_OWNED = {"owner": "root", "group": "root"}
 ACTIVE_STATES = ("started", "restarted", "reloaded")
 
 
@@ -208,15 +211,36 @@ def _service_sections(unit, sections, hardening_profile):
     return dict(sections, Service=service)
 
 
-def resolve_units(units, hardening_profile, unit_dir):
+def _directive_lines(directive, value):
+    """One "Directive=value" line per value (a list repeats the directive); booleans as systemd's yes and no."""
+    values = value if _is_list(value) else [value]
+    return ["{0}={1}".format(directive, ("yes" if each else "no") if isinstance(each, bool) else each) for each in values]
+
+
+def unit_content(header, section_order, sections):
+    """The text of a unit file or drop-in: the `header` (its lines, ending in a newline), then each of `sections` in
+    `section_order` after a blank line, its directives whose value is not None in their order."""
+    lines = []
+    for section in section_order:
+        if section in sections:
+            lines += ["", "[{0}]".format(section)]
+            for directive, value in sections[section].items():
+                if value is not None:
+                    lines += _directive_lines(directive, value)
+    return header + "".join(line + "\n" for line in lines)
+
+
+def resolve_units(units, hardening_profile, unit_dir, header):
     """Each spec of `units` (systemd_units, checked by unit_problems) resolved into what the role renders and runs.
 
     Returns {"units": [...], "dropin_dirs": [...], "dropin_files": [...]}. Each unit has `name`, `kind`, `order`
     (START_ORDER), `template` (an "@." unit), `present`, `enabled` (None when the unit cannot be enabled: a template,
     or no [Install] in it or its drop-ins), `state` (None for a template), `restart_on_change`,
     `verify_allow_missing`, `section_order` (SECTIONS of its kind), `sections` (with the hardening merged into a
-    service's), `dropins` (none when absent) and `files`: its path and each drop-in's, with the sections each renders.
-    `dropin_dirs` are the drop-in directories of all these units, `dropin_files` the drop-ins they should hold.
+    service's), `dropins` (none when absent) and `files`: its unit file and each drop-in (`path`, `relative` to the
+    unit directory, `unit`, `sections`, `content` with the `header` first (unit_content) and its sha1 `checksum`).
+    `files` are the files of the present units, `dropin_dirs` the drop-in directories of all these units,
+    `dropin_files` the drop-ins they should hold.
     """
     resolved = []
     for spec in units:
@@ -229,9 +253,12 @@ def resolve_units(units, hardening_profile, unit_dir):
         template = re.match(r"^[^@]+@\.", name) is not None
         installable = "Install" in sections or any("Install" in (dropin.get("sections") or {}) for dropin in unit["dropins"])
         dropins = unit["dropins"] if unit["present"] else []
-        path = "{0}/{1}".format(unit_dir, name)
-        files = [{"path": path, "sections": sections}]
-        files += [{"path": "{0}.d/{1}".format(path, dropin["name"]), "sections": dropin["sections"]} for dropin in dropins]
+        relatives = [(name, sections)] + [("{0}.d/{1}".format(name, dropin["name"]), dropin["sections"]) for dropin in dropins]
+        files = []
+        for relative, file_sections in relatives:
+            content = unit_content(header, SECTIONS[kind], file_sections)
+            files.append({"path": "{0}/{1}".format(unit_dir, relative), "relative": relative, "unit": name, "sections": file_sections,
+                          "content": content, "checksum": checksum(content)})
         resolved.append({
             "name": name,
             "kind": kind,
@@ -249,6 +276,7 @@ def resolve_units(units, hardening_profile, unit_dir):
         })
     return {
         "units": resolved,
+        "files": [file for unit in resolved if unit["present"] for file in unit["files"]],
         "dropin_dirs": ["{0}/{1}.d".format(unit_dir, spec["name"]) for spec in units],
         "dropin_files": ["{0}/{1}.d/{2}".format(unit_dir, spec["name"], dropin["name"])
                          for spec in units if spec.get("present", True) for dropin in spec.get("dropins", [])],
@@ -260,14 +288,18 @@ def _below(directory, paths):
     return [path for path in paths if posixpath.dirname(path) == directory]
 
 
-def found_units(resolved, found, checksums, unit_dir):
+def found_units(resolved, found, unit_dir):
     """What is installed of the `resolved` units (resolve_units), from what a recursive find of `unit_dir` found
-    (`found`: its files, with checksums), against the `checksums` (path: sha1) of the files as they should be.
+    (`found`: its files, with checksums), against the checksums of the files as they should be.
 
     Returns {"installed_names": the units with an installed file, "installed_dropin_dirs": the units with a drop-in
     directory, "unlisted_dropins": drop-ins in these units' directories that their specs do not list, "pending": the
     present units to render, verify and install (a file missing, or with other content, mode or owner; a drop-in
-    directory missing or with another mode)}.
+    directory missing or with another mode), "pending_names": their names, "pending_files": their files (`files` of
+    resolve_units), unit files first, "pending_dropin_dirs": their drop-in directories relative to `unit_dir`,
+    "stopping": the absent units installed that are not templates, "writes": the entries of stagecraft.webapp.files
+    that remove the installed unit files and then the drop-in directories of the absent units, create the pending
+    drop-in directories and write the pending files}.
     """
     by_path = {item["path"]: item for item in found}
     files = [item["path"] for item in found if item.get("isreg")]
@@ -280,16 +312,28 @@ def found_units(resolved, found, checksums, unit_dir):
         differs = bool(unit["dropins"]) and directory.get("mode", "") != DROPIN_DIR_MODE
         for wanted in unit["files"]:
             seen = by_path.get(wanted["path"], {})
-            if (not seen.get("isreg") or seen.get("checksum") != checksums[wanted["path"]] or seen.get("mode") != FILE_MODE
+            if (not seen.get("isreg") or seen.get("checksum") != wanted["checksum"] or seen.get("mode") != FILE_MODE
                     or seen.get("uid") != 0 or seen.get("gid") != 0):
                 differs = True
         if differs:
             pending.append(unit)
+    installed_names = [posixpath.basename(path) for path in _below(unit_dir, files)]
+    installed_dropin_dirs = [posixpath.basename(path)[:-len(".d")] for path in _below(unit_dir, directories) if path.endswith(".d")]
+    absent = [unit for unit in resolved["units"] if not unit["present"]]
+    pending_files = [unit["files"][0] for unit in pending] + [dropin for unit in pending for dropin in unit["files"][1:]]
     return {
-        "installed_names": [posixpath.basename(path) for path in _below(unit_dir, files)],
-        "installed_dropin_dirs": [posixpath.basename(path)[:-len(".d")] for path in _below(unit_dir, directories) if path.endswith(".d")],
+        "installed_names": installed_names,
+        "installed_dropin_dirs": installed_dropin_dirs,
         "unlisted_dropins": unlisted_dropins(resolved, files),
         "pending": pending,
+        "pending_names": [unit["name"] for unit in pending],
+        "pending_files": pending_files,
+        "pending_dropin_dirs": [unit["name"] + ".d" for unit in pending if unit["dropins"]],
+        "stopping": [unit["name"] for unit in absent if not unit["template"] and unit["name"] in installed_names],
+        "writes": [{"path": "{0}/{1}".format(unit_dir, unit["name"]), "state": "absent"} for unit in absent if unit["name"] in installed_names]
+        + [{"path": "{0}/{1}.d".format(unit_dir, unit["name"]), "state": "absent"} for unit in absent if unit["name"] in installed_dropin_dirs]
+        + [dict(ROOT_OWNED, path="{0}/{1}.d".format(unit_dir, unit["name"]), state="directory", mode=DROPIN_DIR_MODE) for unit in pending if unit["dropins"]]
+        + [dict(ROOT_OWNED, path=file["path"], state="file", content=file["content"], mode=FILE_MODE) for file in pending_files],
     }
 
 
@@ -298,19 +342,38 @@ def unlisted_dropins(resolved, paths):
     return sorted(path for path in paths if posixpath.dirname(path) in resolved["dropin_dirs"] and path not in resolved["dropin_files"])
 
 
-def verify_refusals(results, staging, strict=False):
-    """The units `systemd-analyze verify` refuses, one message each, from the loop's `results` (each with its unit as
-    `item`) on files staged in `staging`.
+def stale_dropins(resolved, managed):
+    """The managed drop-ins (`managed`: what a find of files with the role's marker returned) directly inside the
+    drop-in directories of the `resolved` units that their specs no longer list, sorted: to be removed."""
+    return unlisted_dropins(resolved, sorted({item["path"] for item in managed}))
+
+
+def changed_units(registered):
+    """The units, sorted and once each, whose files (unit files, drop-in directories, drop-ins) the install tasks
+    changed, from what they `registered`: stagecraft.webapp.files' changed_paths, or a loop's results whose items are
+    paths."""
+    paths = []
+    for task in registered:
+        paths += task.get("changed_paths", [])
+        paths += [result["item"] for result in task.get("results", []) if result.get("changed")]
+    # A drop-in lies in "<unit>.d/"; a unit file or drop-in directory is named after its unit.
+    named = [posixpath.dirname(path) if posixpath.dirname(path).endswith(".d") else path for path in paths]
+    return sorted({re.sub(r"\.d$", "", posixpath.basename(path)) for path in named})
+
+
+def verify_refusals(results, units, staging, strict=False):
+    """The units `systemd-analyze verify` refuses, one message each, from the loop's `results` (each with the name of
+    one of the resolved `units` as `item`) on files staged in `staging`.
 
     Tolerated is exactly one finding: "<unit>: Command <path> is not executable: No such file or directory" for a
-    path under one of the unit's verify_allow_missing directories (an app's virtualenv exists only after the deploy
     step). A non-zero exit with nothing but tolerated lines passes; with `strict`, any warning pointing at a line of
     a staged file ("file:line: ...") refuses the unit too.
     """
     located = re.compile(re.escape(staging) + r"/\S+:\d+: ")
+    by_name = {unit["name"]: unit for unit in units}
     refused = []
     for result in results:
-        unit = result["item"]
+        unit = by_name[result["item"]]
         # systemd-analyze names a template by an instance it makes up ("app@i.service").
         name = re.escape(unit["name"].split("@")[0]) + r"@[^ :]*\." + unit["kind"] if unit["template"] else re.escape(unit["name"])
         allowed = "|".join(re.escape(path) for path in unit["verify_allow_missing"]) or "(?!)"
@@ -334,8 +397,9 @@ def service_plan(units, changed):
     Returns {"settled": the units to be started or stopped whose files did not change (enough to compare their
     state, one read), "settled_services": those as the drift module's services, "socket_handovers": the socket units
     installed or changed in this run that should listen, each with the service it starts (Service= or the socket's
-    own name), "run": the present units that are not templates, in start order, each with the `state` to ask for
-    (restarted when its files changed, it should run and restart_on_change)}.
+    own name), "handover_units": those sockets and then their services (whose states handover_stops reads), "run":
+    the present units that are not templates, in start order, each with the `state` to ask for (restarted when its
+    files changed, it should run and restart_on_change)}.
     """
     running = [unit for unit in units if unit["present"] and not unit["template"]]
     settled = [unit for unit in running if unit["state"] in ("started", "stopped") and unit["name"] not in changed]
@@ -344,9 +408,21 @@ def service_plan(units, changed):
     for unit in sorted(running, key=lambda unit: unit["order"]):
         restart = unit["restart_on_change"] and unit["state"] in ("started", "reloaded") and unit["name"] in changed
         run.append(dict(unit, state="restarted" if restart else unit["state"]))
+    handovers = [{"socket": unit["name"], "service": _activated_service(unit)} for unit in sockets]
     return {
         "settled": settled,
         "settled_services": [{"name": unit["name"], "enabled": unit["enabled"], "active": unit["state"] == "started"} for unit in settled],
-        "socket_handovers": [{"socket": unit["name"], "service": _activated_service(unit)} for unit in sockets],
+        "socket_handovers": handovers,
+        "handover_units": [each["socket"] for each in handovers] + [each["service"] for each in handovers],
         "run": run,
     }
+
+
+def handover_stops(handovers, states):
+    """The `handovers` (service_plan's socket_handovers) whose service runs while its socket does not: that service
+    holds the socket's port and must stop first. `states` are the lines of `systemctl is-active` on the plan's
+    handover_units (one per unit, sockets first); without a line for each unit (the read did not run), none."""
+    if len(states) != 2 * len(handovers):
+        return []
+    sockets, services = states[:len(handovers)], states[len(handovers):]
+    return [each for each, socket, service in zip(handovers, sockets, services) if socket != "active" and service == "active"]

@@ -188,7 +188,7 @@ LOOK = (
 )
 DRIFT_TASKS = {
     "stagecraft.webapp.gunicorn : Create the app's system user (no login shell)",
-    "stagecraft.webapp.gunicorn : Write gunicorn.conf.py",
+    "stagecraft.webapp.gunicorn : Keep the role's directories and files",
     # gunicorn.conf.py changed: the service is reloaded.
     "stagecraft.webapp.systemd : Enable and start, stop, restart or reload the units",
     "stagecraft.webapp.nginx : Create the role's directories",
@@ -342,7 +342,8 @@ def test_check_mode_on_a_fresh_host_runs_to_the_end_shows_the_changes_and_makes_
     assert checked.returncode == 0, output_tail(checked)
     assert recap[client.backend.get_hostname()]["changed"] > 0
     # Each role says what it would do; the gunicorn unit's diff is shown.
-    assert {"stagecraft.webapp.gunicorn : Write gunicorn.conf.py", "stagecraft.webapp.nginx : Install nginx.conf", "stagecraft.webapp.ufw : Install ufw",
+    assert {"stagecraft.webapp.gunicorn : Keep the role's directories and files", "stagecraft.webapp.nginx : Install nginx.conf",
+            "stagecraft.webapp.ufw : Install ufw",
             "stagecraft.webapp.deploy : Make and build the release, then switch to it once healthy, prune and record",
             } <= changed_tasks(checked.stdout)
     assert "+ExecStart=/srv/shop/prod/current/.venv/bin/gunicorn" in checked.stdout
@@ -383,7 +384,7 @@ def test_the_legitimate_change_alone_would_change_the_host(stack):
     stack.check_output("touch /run/bad-input-marker")
     checked, recap = run(DEPLOY, "prod", args=("--check",), **LEGITIMATE_CHANGE)
     assert checked.returncode == 0, output_tail(checked)
-    assert {"Write gunicorn.conf.py", "Install the server block"} <= {task.split(" : ")[-1] for task in changed_tasks(checked.stdout)}
+    assert {"Keep the role's directories and files", "Install the server block"} <= {task.split(" : ")[-1] for task in changed_tasks(checked.stdout)}
     assert stack.check_output(changed_since("/run/bad-input-marker")) == ""
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int
 
 PACKAGES = ["git", "python3-venv"]
@@ -38,7 +39,7 @@ PASSED_AS_THEY_ARE = ("repo", "token_user", "python", "requirements", "pip_args"
 
 def layout(settings):
     """The instance's names, paths, packages, drift request, snapshot units and deploy module arguments."""
-    instance = "{0}-{1}".format(settings["deploy_app_name"], settings["deploy_app_env"])
+    instance = instance_name(settings["deploy_app_name"], settings["deploy_app_env"])
     etc = "/etc/stagecraft/" + instance
     base = "{0}/{1}/{2}".format(re.sub("/+$", "", str(settings["deploy_root"])), settings["deploy_app_name"], settings["deploy_app_env"])
     maintenance_dir = "/var/lib/stagecraft/" + instance

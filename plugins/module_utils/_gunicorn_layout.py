@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int
 
 ETC_BASE = "/etc/stagecraft"
@@ -36,7 +37,7 @@ CHOWN_FILTER = ["@system-service", "~@privileged @resources", "@chown"]
 def names(settings):
     """The instance's names and paths (what the preflight's rules read among them: instance, run_dir, socket_dir, socket_path)."""
     app, env = settings["gunicorn_app_name"], settings["gunicorn_app_env"]
-    instance = "{0}-{1}".format(app, env)
+    instance = instance_name(app, env)
     app_dir = "{0}/{1}".format(str(settings["gunicorn_root"]).rstrip("/"), app)
     base = "{0}/{1}".format(app_dir, env)
     venv = str(settings["gunicorn_venv"] or "").rstrip("/") or base + "/current/.venv"

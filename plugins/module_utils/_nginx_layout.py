@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._locations import location_dir
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool
 
@@ -86,7 +87,7 @@ def layout(settings, gunicorn=None):
     """The instance's derived names and values (see the module's docstring)."""
     gunicorn = gunicorn or {}
     app, env = settings["nginx_app_name"], settings["nginx_app_env"]
-    instance = "{0}-{1}".format(app, env)
+    instance = instance_name(app, env)
     tls = settings["nginx_tls_mode"] != "none"
     tls_dir = "{0}/tls/{1}".format(NGINX_DIR, instance)
     app_base = "{0}/{1}/{2}".format(re.sub("/+$", "", settings["nginx_root"]), app, env)

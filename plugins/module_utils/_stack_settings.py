@@ -26,6 +26,7 @@ for).
 from __future__ import annotations
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._ingress import nginx_reach_problems
+from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int, quoted
 
 COMPOSITIONS = ("dev", "prod", "balanced")
@@ -211,7 +212,7 @@ def layout(settings, own):
     it shows, and `checked`, what stack_problems reads."""
     env = own["stack_env"]
     composition = own["stack_composition"] or (env if env in COMPOSITIONS else "")
-    instance = "{0}-{1}".format(own["stack_app"], env)
+    instance = instance_name(own["stack_app"], env)
     tunnel, balanced, prod = as_bool(own["stack_tunnel"]), composition == "balanced", composition == "prod"
     # The preflight of each role may read what the ones before it will make (gunicorn_record, nginx_record).
     composed = ["gunicorn"] + ([] if balanced else ["nginx"]) + (["cloudflared"] if tunnel else []) \

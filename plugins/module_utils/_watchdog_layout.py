@@ -16,6 +16,7 @@ from __future__ import annotations
 import posixpath
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._cloudflared_settings import RECORDS_DIR
+from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool
 
 # The program (plugins/module_utils/_watchdog.py itself, standard library only), shared by every app on the host.
@@ -36,7 +37,7 @@ def layout(settings):
     """The instance's names and paths, the program's config (`config_content`: no secret of the
     app's, only the alert command) and the specs of the timer and the service it runs for
     stagecraft.webapp.systemd."""
-    instance = "{0}-{1}".format(settings["watchdog_app_name"], settings["watchdog_app_env"])
+    instance = instance_name(settings["watchdog_app_name"], settings["watchdog_app_env"])
     unit = instance + "-watchdog"
     config = "/etc/stagecraft/watchdog/{0}.json".format(instance)
     # The app's state directory, where the nginx role's maintenance switch (the deploy role's page) lives too.

@@ -17,6 +17,8 @@ _deploy_settings hands them over.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
@@ -87,6 +89,7 @@ def layout(settings):
     names["ssh_key_content"] = re.sub("\n*$", "\n", str(settings["deploy_ssh_key"]))
     names["known_hosts_content"] = "\n".join(settings["deploy_known_hosts"]) + "\n"
     names["snapshot"] = _snapshot(settings, names)
+    names["snapshot"]["files"] = _snapshot_files(names["snapshot"])
     names["drift_packages"] = names["packages"] + names["node_packages"] if as_bool(settings["deploy_install_packages"]) else []
     names["drift_paths"] = _drift_paths(settings, names)
     names["deploy_args"] = _deploy_args(settings, names)
@@ -160,6 +163,23 @@ def _snapshot(settings, names):
         },
     }
 
+
+def _snapshot_files(snapshot):
+    """For stagecraft.webapp.files: with a schedule, the code's directories (a package tree under SNAPSHOT_LIB), the code as
+    it is in this collection, the settings (a secret: the ship command may hold credentials) and the snapshots directory,
+    the only place besides shared/ the service may write; without, the settings' removal."""
+    if not snapshot["timer"]["present"]:
+        return [{"path": snapshot["config"], "state": "absent"}]
+    root = {"owner": "root", "group": "root"}
+    tree = snapshot["code_dir"][len(SNAPSHOT_LIB):].strip("/").split("/")
+    entries = [dict(root, path="/".join([SNAPSHOT_LIB] + tree[:depth]), state="directory", mode="0755") for depth in range(len(tree) + 1)]
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in snapshot["code"]:
+        with open(os.path.join(here, name), encoding="utf-8") as code:
+            entries.append(dict(root, path="{0}/{1}".format(snapshot["code_dir"], name), content=code.read(), mode="0644"))
+    settings = json.dumps(snapshot["settings"], indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
+    return entries + [dict(root, path=snapshot["config"], content=settings, mode="0600", secret=True),
+                      dict(root, path=snapshot["dir"], state="directory", mode="0700")]
 
 def _drift_paths(settings, names):
     """What the one read of the host compares: the gunicorn role's record, the deploy key's files as

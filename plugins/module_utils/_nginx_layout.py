@@ -83,6 +83,18 @@ def upstream_server(upstream, gunicorn):
     return "{0}:{1}".format("[" + address + "]" if ":" in address else address, gunicorn["port"])
 
 
+# The directories every instance on the host shares, parents first, and their modes.
+HOST_DIRS = (
+    (NGINX_DIR, "0755"),
+    (NGINX_DIR + "/sites", "0755"),
+    (NGINX_DIR + "/records", "0755"),
+    (NGINX_DIR + "/tls", "0700"),
+    ("/var/lib/stagecraft", "0755"),
+    (SERVICE_DROPIN.rsplit("/", 1)[0], "0755"),
+    (ACME_WEBROOT + "/.well-known/acme-challenge", "0755"),
+)
+
+
 def layout(settings, gunicorn=None):
     """The instance's derived names and values (see the module's docstring)."""
     gunicorn = gunicorn or {}
@@ -95,6 +107,7 @@ def layout(settings, gunicorn=None):
     served = locations(settings["nginx_locations"], app_base)
     proxies = any(spec.get("type", "proxy") == "proxy" for spec in settings["nginx_locations"])
     ports = [settings["nginx_http_port"]] + ([settings["nginx_https_port"]] if tls else [])
+    directories = HOST_DIRS + ((state_dir, "0755"),) + (((tls_dir, "0700"),) if tls else ())
     names = {
         "instance": instance,
         # nginx identifiers (upstream, zones, map variables) take letters, digits and "_".
@@ -123,18 +136,10 @@ def layout(settings, gunicorn=None):
         "log_prefix": "/var/log/nginx/" + instance,
         "ports": ports,
         "packages": ["nginx", "python3-cryptography"] + (["ansible"] if settings["nginx_tls_mode"] == "acme" else []),
-        # The directories the role keeps (tasks/install.yml reads them all at once), parents first.
-        "host_dirs": [
-            {"path": NGINX_DIR, "mode": "0755"},
-            {"path": NGINX_DIR + "/sites", "mode": "0755"},
-            {"path": NGINX_DIR + "/records", "mode": "0755"},
-            {"path": NGINX_DIR + "/tls", "mode": "0700"},
-            {"path": "/var/lib/stagecraft", "mode": "0755"},
-            {"path": SERVICE_DROPIN.rsplit("/", 1)[0], "mode": "0755"},
-            {"path": ACME_WEBROOT + "/.well-known/acme-challenge", "mode": "0755"},
-        ],
-        # The deploy step creates and removes maintenance.html in the state directory.
-        "instance_dirs": [{"path": state_dir, "mode": "0755"}] + ([{"path": tls_dir, "mode": "0700"}] if tls else []),
+        # The directories the role keeps, parents first, and the sandbox of nginx.service: read and written at
+        # once (stagecraft.webapp.files); the deploy step creates and removes maintenance.html in the state directory.
+        "host_files": [{"path": path, "mode": mode, "state": "directory", "owner": "root", "group": "root"} for path, mode in directories]
+        + [{"path": SERVICE_DROPIN, "template": "nginx-hardening.conf.j2", "owner": "root", "group": "root", "mode": "0644"}],
         "locations": served,
         "location_dirs": location_dirs(served),
         "proxies": proxies,

@@ -8,13 +8,15 @@
 """The watchdog role's derived names, paths, program config and unit specs, on the controller.
 
 `layout(settings)` reads the role's variables by name (vars/main.yml's _watchdog_settings) and
-`inventory_hostname`. The program itself (_watchdog.py, installed on the host) is left as it is.
+`inventory_hostname`. The program the host runs is _watchdog.py itself, installed as it is.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils import _watchdog
 from ansible_collections.stagecraft.webapp.plugins.module_utils._cloudflared_settings import RECORDS_DIR
 from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool
@@ -70,7 +72,7 @@ def layout(settings):
             "Install": {"WantedBy": "timers.target"},
         },
     }
-    return {
+    result = {
         "instance": instance,
         "unit": unit,
         "program": PROGRAM,
@@ -93,3 +95,19 @@ def layout(settings):
         "service": service,
         "timer": timer,
     }
+    result["files"] = files(result, present)
+    return result
+
+
+def files(layout, present):
+    """The directories, the program and the config, for stagecraft.webapp.files; only the config's removal when the
+    watchdog is not present (the program is every app's on the host). The config is a secret: the alert command may
+    carry a webhook's token."""
+    config = {"path": layout["config"], "owner": "root", "group": "root", "mode": "0600", "secret": True,
+              "content": json.dumps(layout["config_content"], indent=4, sort_keys=True, separators=(",", ": ")) + "\n"}
+    if not present:
+        return [{"path": layout["config"], "state": "absent"}]
+    with open(_watchdog.__file__, encoding="utf-8") as program:
+        source = program.read()
+    directories = [{"path": path, "state": "directory", "owner": "root", "group": "root", "mode": "0755"} for path in layout["directories"]]
+    return directories + [{"path": layout["program"], "content": source, "owner": "root", "group": "root", "mode": "0644"}, config]

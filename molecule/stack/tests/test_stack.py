@@ -191,7 +191,7 @@ DRIFT_TASKS = {
     "stagecraft.webapp.gunicorn : Keep the role's directories and files",
     # gunicorn.conf.py changed: the service is reloaded.
     "stagecraft.webapp.systemd : Enable and start, stop, restart or reload the units",
-    "stagecraft.webapp.nginx : Create the role's directories",
+    "stagecraft.webapp.nginx : Create the role's directories and sandbox nginx's service with a systemd drop-in",
     "stagecraft.webapp.nginx : Start nginx and enable it at boot",
     "stagecraft.webapp.nginx : Install the server block",
     "stagecraft.webapp.nginx : Reload nginx when its configuration or a certificate changed (restart it to move between every address and named ones)",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.plugins.filter.core import to_nice_json
 
 COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
 if str(COLLECTIONS) not in sys.path:
@@ -126,6 +127,23 @@ def test_scheduled_snapshot_settings_and_units():
     assert timer["sections"]["Timer"] == {"OnCalendar": "*-*-* 03:15:00", "RandomizedDelaySec": "15min", "Persistent": True}
     unscheduled = layout(settings())["snapshot"]
     assert unscheduled["service"]["present"] is False and unscheduled["timer"]["present"] is False
+
+
+def test_scheduled_snapshot_files_are_the_package_tree_the_code_itself_and_the_secret_settings():
+    snapshot = layout(settings(deploy_snapshot_schedule="daily", deploy_snapshot_ship_command="rclone copy \"$1\" remote:"))["snapshot"]
+    files = snapshot["files"]
+    directories = [entry["path"] for entry in files if entry.get("state") == "directory"]
+    assert directories == ["/usr/local/lib/stagecraft", "/usr/local/lib/stagecraft/ansible_collections", "/usr/local/lib/stagecraft/ansible_collections/stagecraft",
+                           "/usr/local/lib/stagecraft/ansible_collections/stagecraft/webapp",
+                           "/usr/local/lib/stagecraft/ansible_collections/stagecraft/webapp/plugins", snapshot["code_dir"], "/srv/shop/prod/snapshots"]
+    code = {entry["path"].rsplit("/", 1)[1]: entry["content"] for entry in files if entry["path"].startswith(snapshot["code_dir"] + "/")}
+    assert code == {name: (ROLE.parent.parent / "plugins" / "module_utils" / name).read_text(encoding="utf-8") for name in snapshot["code"]}
+    config = next(entry for entry in files if entry["path"] == snapshot["config"])
+    # Byte for byte what the role wrote before with to_nice_json(sort_keys=true): a scheduled host then sees no change.
+    assert config == {"path": "/etc/stagecraft/shop-prod/snapshot.json", "owner": "root", "group": "root", "mode": "0600", "secret": True,
+                      "content": to_nice_json(snapshot["settings"], sort_keys=True) + "\n"}
+    assert files[-1] == {"path": "/srv/shop/prod/snapshots", "state": "directory", "owner": "root", "group": "root", "mode": "0700"}
+    assert layout(settings())["snapshot"]["files"] == [{"path": "/etc/stagecraft/shop-prod/snapshot.json", "state": "absent"}]
 
 
 class SpecRead(Exception):

@@ -46,7 +46,9 @@ def test_names_and_paths_of_an_instance():
 ])
 def test_the_tls_mode_decides_ports_packages_and_directories(mode, tls, ports, packages, instance_dirs):
     names = layout(settings(nginx_tls_mode=mode))
-    assert (names["tls"], names["ports"], names["packages"], len(names["instance_dirs"])) == (tls, ports, packages, instance_dirs)
+    assert (names["tls"], names["ports"], names["packages"]) == (tls, ports, packages)
+    directories = [entry["path"] for entry in names["host_files"] if entry.get("state") == "directory"]
+    assert directories[-instance_dirs:] == ["/var/lib/stagecraft/shop-prod", "/etc/nginx/stagecraft/tls/shop-prod"][:instance_dirs]
     assert names["record_fields"]["ports"] == ports
 
 
@@ -95,7 +97,12 @@ def test_media_acme_and_self_signed_files():
     assert names["acme_spec"]["csr"] == "/etc/nginx/stagecraft/tls/shop-prod/cert.csr" and names["acme_spec"]["email"] == "ops@shop.test"
     assert [item["path"] for item in names["selfsigned_files"]] == [names["key"], names["acme_spec"]["csr"], names["fullchain"]]
     assert [item["mode"] for item in names["selfsigned_files"]] == ["0600", "0644", "0644"]
-    assert names["host_dirs"][0] == {"path": "/etc/nginx/stagecraft", "mode": "0755"}
+    assert names["host_files"][0] == {"path": "/etc/nginx/stagecraft", "mode": "0755", "state": "directory", "owner": "root", "group": "root"}
+    # The sandbox's directory comes before the sandbox.
+    dropin = names["host_files"][-1]
+    assert dropin == {"path": "/etc/systemd/system/nginx.service.d/10-stagecraft-hardening.conf", "template": "nginx-hardening.conf.j2",
+                      "owner": "root", "group": "root", "mode": "0644"}
+    assert "/etc/systemd/system/nginx.service.d" in [entry["path"] for entry in names["host_files"][:-1]]
 
 
 CERTIFICATE = {"subject": {"commonName": "shop.test"}, "subject_alt_name": ["DNS:shop.test", "DNS:www.shop.test"], "public_key": "PUBLIC A"}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.plugins.filter.core import to_nice_json
 
 # The collection by FQCN through the checkout's self-link (see module_utils/conftest.py).
 COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
@@ -47,6 +48,21 @@ def test_the_names_and_paths_derive_from_the_app_and_env():
         "/var/lib/stagecraft/shop-prod")
     assert found["directories"] == ["/usr/local/lib/stagecraft", "/etc/stagecraft/watchdog", "/var/lib/stagecraft/shop-prod"]
 
+
+
+def test_the_files_are_the_directories_the_program_itself_and_the_secret_config():
+    found = watchdog_layout(settings())
+    program = (COLLECTIONS.parent / "plugins" / "module_utils" / "_watchdog.py").read_text(encoding="utf-8")
+    directories, (installed, config) = found["files"][:3], found["files"][3:]
+    assert [(entry["path"], entry["state"], entry["mode"]) for entry in directories] == [(path, "directory", "0755") for path in found["directories"]]
+    assert installed == {"path": "/usr/local/lib/stagecraft/watchdog.py", "content": program, "owner": "root", "group": "root", "mode": "0644"}
+    # Byte for byte what the role wrote before with to_nice_json(sort_keys=true): a host deployed then sees no change.
+    assert config == {"path": "/etc/stagecraft/watchdog/shop-prod.json", "owner": "root", "group": "root", "mode": "0600", "secret": True,
+                      "content": to_nice_json(found["config_content"], sort_keys=True) + "\n"}
+
+
+def test_without_the_watchdog_only_its_config_goes():
+    assert watchdog_layout(settings(watchdog_present=False))["files"] == [{"path": "/etc/stagecraft/watchdog/shop-prod.json", "state": "absent"}]
 
 @pytest.mark.parametrize("deploy_dir", ["/srv/shop/prod", "/srv/shop/prod/", "/srv/shop/prod//"])
 def test_the_config_is_what_one_run_reads(deploy_dir):

@@ -243,3 +243,13 @@ def test_the_composition_is_stack_composition_or_the_env_naming_one(env, composi
 @pytest.mark.parametrize("root, base", [("/srv", "/srv/shop/prod"), ("/srv//", "/srv/shop/prod"), ("/", "/shop/prod")])
 def test_the_environment_directory_is_under_deploy_root(root, base):
     assert layout(deploy_root=root)["base"] == base
+
+
+def test_the_settings_read_no_file_once_the_filter_is_loaded(monkeypatch):
+    """Ansible loads the filter files once in the controller's main process and forks a worker per task and host:
+    the argument specs parsed at load serve every worker, where a parse per call cost a quarter of a no-change run."""
+    def no_read(*_args, **_kwargs):
+        raise AssertionError("a file was read")
+    monkeypatch.setattr(Path, "read_text", no_read)
+    monkeypatch.setattr("builtins.open", no_read)
+    assert stack_settings({"nginx_tls_mode": UNSET, "ufw_profile": UNSET}, UNSET) == {"nginx_tls_mode": "selfsigned", "ufw_profile": "internal"}

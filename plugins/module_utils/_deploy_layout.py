@@ -181,6 +181,7 @@ def _snapshot_files(snapshot):
     return entries + [dict(root, path=snapshot["config"], content=settings, mode="0600", secret=True),
                       dict(root, path=snapshot["dir"], state="directory", mode="0700")]
 
+
 def _drift_paths(settings, names):
     """What the one read of the host compares: the gunicorn role's record, the deploy key's files as
     written when a key is configured (else gone), and a snapshot timer no longer wanted."""

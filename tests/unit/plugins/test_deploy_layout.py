@@ -133,8 +133,8 @@ def test_scheduled_snapshot_files_are_the_package_tree_the_code_itself_and_the_s
     snapshot = layout(settings(deploy_snapshot_schedule="daily", deploy_snapshot_ship_command="rclone copy \"$1\" remote:"))["snapshot"]
     files = snapshot["files"]
     directories = [entry["path"] for entry in files if entry.get("state") == "directory"]
-    assert directories == ["/usr/local/lib/stagecraft", "/usr/local/lib/stagecraft/ansible_collections", "/usr/local/lib/stagecraft/ansible_collections/stagecraft",
-                           "/usr/local/lib/stagecraft/ansible_collections/stagecraft/webapp",
+    assert directories == ["/usr/local/lib/stagecraft", "/usr/local/lib/stagecraft/ansible_collections",
+                           "/usr/local/lib/stagecraft/ansible_collections/stagecraft", "/usr/local/lib/stagecraft/ansible_collections/stagecraft/webapp",
                            "/usr/local/lib/stagecraft/ansible_collections/stagecraft/webapp/plugins", snapshot["code_dir"], "/srv/shop/prod/snapshots"]
     code = {entry["path"].rsplit("/", 1)[1]: entry["content"] for entry in files if entry["path"].startswith(snapshot["code_dir"] + "/")}
     assert code == {name: (ROLE.parent.parent / "plugins" / "module_utils" / name).read_text(encoding="utf-8") for name in snapshot["code"]}

@@ -49,7 +49,6 @@ def test_the_names_and_paths_derive_from_the_app_and_env():
     assert found["directories"] == ["/usr/local/lib/stagecraft", "/etc/stagecraft/watchdog", "/var/lib/stagecraft/shop-prod"]
 
 
-
 def test_the_files_are_the_directories_the_program_itself_and_the_secret_config():
     found = watchdog_layout(settings())
     program = (COLLECTIONS.parent / "plugins" / "module_utils" / "_watchdog.py").read_text(encoding="utf-8")
@@ -63,6 +62,7 @@ def test_the_files_are_the_directories_the_program_itself_and_the_secret_config(
 
 def test_without_the_watchdog_only_its_config_goes():
     assert watchdog_layout(settings(watchdog_present=False))["files"] == [{"path": "/etc/stagecraft/watchdog/shop-prod.json", "state": "absent"}]
+
 
 @pytest.mark.parametrize("deploy_dir", ["/srv/shop/prod", "/srv/shop/prod/", "/srv/shop/prod//"])
 def test_the_config_is_what_one_run_reads(deploy_dir):

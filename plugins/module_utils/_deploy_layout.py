@@ -17,10 +17,9 @@ _deploy_settings hands them over.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._files import json_content, module_utils_source
 from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int
 
@@ -173,12 +172,8 @@ def _snapshot_files(snapshot):
     root = {"owner": "root", "group": "root"}
     tree = snapshot["code_dir"][len(SNAPSHOT_LIB):].strip("/").split("/")
     entries = [dict(root, path="/".join([SNAPSHOT_LIB] + tree[:depth]), state="directory", mode="0755") for depth in range(len(tree) + 1)]
-    here = os.path.dirname(os.path.abspath(__file__))
-    for name in snapshot["code"]:
-        with open(os.path.join(here, name), encoding="utf-8") as code:
-            entries.append(dict(root, path="{0}/{1}".format(snapshot["code_dir"], name), content=code.read(), mode="0644"))
-    settings = json.dumps(snapshot["settings"], indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
-    return entries + [dict(root, path=snapshot["config"], content=settings, mode="0600", secret=True),
+    entries += [dict(root, path="{0}/{1}".format(snapshot["code_dir"], name), content=module_utils_source(name), mode="0644") for name in snapshot["code"]]
+    return entries + [dict(root, path=snapshot["config"], content=json_content(snapshot["settings"]), mode="0600", secret=True),
                       dict(root, path=snapshot["dir"], state="directory", mode="0700")]
 
 

@@ -17,11 +17,24 @@ is shown; the action plugin only carries them out.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._drift import PATH_STATES, mode_bits
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 
 CENSORED = "CENSORED: a secret entry of stagecraft.webapp.files"
+
+
+def json_content(value):
+    """A JSON file's content as the roles write it (Ansible's to_nice_json(sort_keys=true) and a newline)."""
+    return json.dumps(value, indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
+
+
+def module_utils_source(name):
+    """The text of one of this collection's module_utils files, for a program or library installed on hosts as it is."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), encoding="utf-8") as source:
+        return source.read()
 
 
 def entry_problems(entries):

@@ -14,8 +14,7 @@ ansible_facts (processor_vcpus when gunicorn_workers is null, systemd's version)
 
 from __future__ import annotations
 
-import json
-
+from ansible_collections.stagecraft.webapp.plugins.module_utils._files import json_content
 from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int
 
@@ -227,7 +226,7 @@ def layout(settings, facts=None, differ_paths=(), changed_paths=()):
     workers = settings["gunicorn_workers"]
     result["workers"] = as_int(workers) if workers is not None else as_int(facts.get("processor_vcpus", 1)) * 2 + 1
     result["record_content"] = record(settings, result)
-    result["record_text"] = json.dumps(result["record_content"], indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
+    result["record_text"] = json_content(result["record_content"])
     result["files"] = files(settings, result)
     result["state"] = service_state(settings, result, differ_paths, changed_paths)
     result["units"] = units(settings, result, facts, result["state"])

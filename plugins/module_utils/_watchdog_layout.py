@@ -13,11 +13,10 @@
 
 from __future__ import annotations
 
-import json
 import posixpath
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils import _watchdog
 from ansible_collections.stagecraft.webapp.plugins.module_utils._cloudflared_settings import RECORDS_DIR
+from ansible_collections.stagecraft.webapp.plugins.module_utils._files import json_content, module_utils_source
 from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool
 
@@ -104,10 +103,8 @@ def files(layout, present):
     watchdog is not present (the program is every app's on the host). The config is a secret: the alert command may
     carry a webhook's token."""
     config = {"path": layout["config"], "owner": "root", "group": "root", "mode": "0600", "secret": True,
-              "content": json.dumps(layout["config_content"], indent=4, sort_keys=True, separators=(",", ": ")) + "\n"}
+              "content": json_content(layout["config_content"])}
     if not present:
         return [{"path": layout["config"], "state": "absent"}]
-    with open(_watchdog.__file__, encoding="utf-8") as program:
-        source = program.read()
     directories = [{"path": path, "state": "directory", "owner": "root", "group": "root", "mode": "0755"} for path in layout["directories"]]
-    return directories + [{"path": layout["program"], "content": source, "owner": "root", "group": "root", "mode": "0644"}, config]
+    return directories + [{"path": layout["program"], "content": module_utils_source("_watchdog.py"), "owner": "root", "group": "root", "mode": "0644"}, config]

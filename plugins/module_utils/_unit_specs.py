@@ -299,7 +299,8 @@ def found_units(resolved, found, unit_dir):
     resolve_units), unit files first, "pending_dropin_dirs": their drop-in directories relative to `unit_dir`,
     "stopping": the absent units installed that are not templates, "writes": the entries of stagecraft.webapp.files
     that remove the installed unit files and then the drop-in directories of the absent units, create the pending
-    drop-in directories and write the pending files}.
+    drop-in directories and write the pending files, "changes": whether any of that or a drop-in left in these units'
+    directories leaves the install tasks something to do (false on most runs: they are skipped then)}.
     """
     by_path = {item["path"]: item for item in found}
     files = [item["path"] for item in found if item.get("isreg")]
@@ -321,19 +322,23 @@ def found_units(resolved, found, unit_dir):
     installed_dropin_dirs = [posixpath.basename(path)[:-len(".d")] for path in _below(unit_dir, directories) if path.endswith(".d")]
     absent = [unit for unit in resolved["units"] if not unit["present"]]
     pending_files = [unit["files"][0] for unit in pending] + [dropin for unit in pending for dropin in unit["files"][1:]]
+    writes = ([{"path": "{0}/{1}".format(unit_dir, unit["name"]), "state": "absent"} for unit in absent if unit["name"] in installed_names]
+              + [{"path": "{0}/{1}.d".format(unit_dir, unit["name"]), "state": "absent"} for unit in absent if unit["name"] in installed_dropin_dirs]
+              + [dict(ROOT_OWNED, path="{0}/{1}.d".format(unit_dir, unit["name"]), state="directory", mode=DROPIN_DIR_MODE)
+                 for unit in pending if unit["dropins"]]
+              + [dict(ROOT_OWNED, path=file["path"], state="file", content=file["content"], mode=FILE_MODE) for file in pending_files])
+    unlisted = unlisted_dropins(resolved, files)
     return {
         "installed_names": installed_names,
         "installed_dropin_dirs": installed_dropin_dirs,
-        "unlisted_dropins": unlisted_dropins(resolved, files),
+        "unlisted_dropins": unlisted,
         "pending": pending,
         "pending_names": [unit["name"] for unit in pending],
         "pending_files": pending_files,
         "pending_dropin_dirs": [unit["name"] + ".d" for unit in pending if unit["dropins"]],
         "stopping": [unit["name"] for unit in absent if not unit["template"] and unit["name"] in installed_names],
-        "writes": [{"path": "{0}/{1}".format(unit_dir, unit["name"]), "state": "absent"} for unit in absent if unit["name"] in installed_names]
-        + [{"path": "{0}/{1}.d".format(unit_dir, unit["name"]), "state": "absent"} for unit in absent if unit["name"] in installed_dropin_dirs]
-        + [dict(ROOT_OWNED, path="{0}/{1}.d".format(unit_dir, unit["name"]), state="directory", mode=DROPIN_DIR_MODE) for unit in pending if unit["dropins"]]
-        + [dict(ROOT_OWNED, path=file["path"], state="file", content=file["content"], mode=FILE_MODE) for file in pending_files],
+        "writes": writes,
+        "changes": bool(writes or unlisted),
     }
 
 

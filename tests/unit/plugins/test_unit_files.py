@@ -135,6 +135,8 @@ AS_WANTED = [installed(DIR + "/web.service"), directory(DIR + "/web.service.d"),
 def test_units_whose_files_are_missing_or_differ_are_pending(found, pending):
     result = found_units(resolve([WEB, SOCKET, GONE], PROFILE, DIR), found, DIR)
     assert [unit["name"] for unit in result["pending"]] == pending
+    # Nothing pending and nothing to remove: the install tasks are skipped.
+    assert result["changes"] == bool(pending)
 
 
 def test_what_is_installed_and_which_drop_ins_left_their_spec():
@@ -147,6 +149,13 @@ def test_what_is_installed_and_which_drop_ins_left_their_spec():
     assert result["unlisted_dropins"] == [DIR + "/old.service.d/x.conf", DIR + "/web.service.d/zz-old.conf"]
     assert result["stopping"] == ["old.service"] and result["pending"] == []
     assert result["writes"] == [{"path": DIR + "/old.service", "state": "absent"}, {"path": DIR + "/old.service.d", "state": "absent"}]
+    assert result["changes"]
+
+
+def test_a_drop_in_left_beside_units_as_wanted_is_a_change_to_look_at():
+    found = AS_WANTED + [installed(DIR + "/web.service.d/zz-old.conf")]
+    result = found_units(resolve([WEB, SOCKET], PROFILE, DIR), found, DIR)
+    assert result["writes"] == [] and result["changes"]
 
 
 def test_a_template_unit_no_longer_present_is_removed_but_not_stopped():

@@ -5,7 +5,7 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""Which of the wanted paths, packages, services and accounts differ from this host, read in one go.
+"""Which of the wanted paths, packages, services, accounts and certificates differ from this host, read in one go.
 
 The roles ask before their ansible.builtin tasks and run those only for what differs: over SSH
 every task is a round trip, and most runs change nothing. Whatever cannot be read (a program
@@ -84,6 +84,54 @@ def path_differs(wanted):
     return False
 
 
+def _general_names(certificate, x509):
+    """The certificate's subject alternative names as ("DNS", name) or ("other", text) pairs, in order; [] without any."""
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [("DNS", name.value) if isinstance(name, x509.DNSName) else ("other", str(name)) for name in extension.value]
+
+
+def certificate_differs(wanted):
+    """Whether the certificate at `wanted["path"]` is other than one of the private key at `wanted["key"]` for
+    `wanted["names"]` (the common name the first, the DNS names all of them, in order), that key of `wanted["type"]`
+    (ECC or RSA, as community.crypto names them) with `curve` and `size` (None is not compared).
+
+    Only the public halves are compared; nothing of the key is returned. A file missing or unreadable, or no
+    cryptography library on the host, differs.
+    """
+    # Imported here: the library is only needed, and only present, where a role asks about certificates.
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        return True
+    try:
+        with open(wanted["path"], "rb") as handle:
+            certificate = x509.load_pem_x509_certificate(handle.read())
+        with open(wanted["key"], "rb") as handle:
+            key = serialization.load_pem_private_key(handle.read(), password=None)
+    except (OSError, ValueError, TypeError):
+        return True
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if certificate.public_key().public_bytes(serialization.Encoding.DER, public) != key.public_key().public_bytes(serialization.Encoding.DER, public):
+        return True
+    common_names = [attribute.value for attribute in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    names = list(wanted["names"])
+    if not names or common_names != names[:1] or _general_names(certificate, x509) != [("DNS", name) for name in names]:
+        return True
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        found = {"type": "ECC", "curve": key.curve.name, "size": key.curve.key_size}
+    elif isinstance(key, rsa.RSAPrivateKey):
+        found = {"type": "RSA", "curve": None, "size": key.key_size}
+    else:
+        return True
+    return any(wanted.get(field) is not None and found[field] != wanted[field] for field in ("type", "curve", "size"))
+
+
 def installed_packages(names, run_command, which):
     """{name: version} of the Debian packages among `names` that are installed ("ii")."""
     dpkg_query = which("dpkg-query")
@@ -149,11 +197,11 @@ def user_differs(wanted):
     return False
 
 
-def drift(paths=(), packages=(), services=(), users=(), groups=(), run_command=None, which=None):
-    """What differs: {"differ": {"paths", "packages", "services", "users", "groups"}, "versions": {package: version}}.
+def drift(paths=(), packages=(), services=(), users=(), groups=(), certificates=(), run_command=None, which=None):
+    """What differs: {"differ": {"paths", "packages", "services", "users", "groups", "certificates"}, "versions": {package: version}}.
 
     Each list under "differ" names what differs (paths, package names, unit names, user and group
-    names), in the order asked. `run_command` and `which` are as in _commands.py and
+    names, certificate paths), in the order asked. `run_command` and `which` are as in _commands.py and
     AnsibleModule.get_bin_path; by default subprocess and PATH.
     """
     run_command = run_command or subprocess_run_command
@@ -171,6 +219,7 @@ def drift(paths=(), packages=(), services=(), users=(), groups=(), run_command=N
             "services": services_differ(list(services), run_command, which),
             "users": [wanted["name"] for wanted in users if user_differs(wanted)],
             "groups": [wanted["name"] for wanted in groups if group_differs(wanted)],
+            "certificates": [wanted["path"] for wanted in certificates if certificate_differs(wanted)],
         },
         "versions": versions,
     }

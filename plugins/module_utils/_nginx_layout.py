@@ -166,6 +166,8 @@ def layout(settings, gunicorn=None):
     # A self-signed certificate's files as tasks/tls.yml makes them.
     names["selfsigned_files"] = [{"path": path, "state": "file", "owner": "root", "group": "root", "mode": mode}
                                  for path, mode in ((names["key"], "0600"), (names["acme_spec"]["csr"], "0644"), (names["fullchain"], "0644"))]
+    # The certificate the read of the host (stagecraft.webapp.drift) compares with a self-signed one's key and names.
+    names["selfsigned_certificate"] = {"path": names["fullchain"], "key": names["key"], "names": settings["nginx_server_names"]}
     # What this server block claims, for the other apps' preflight and the roles after this one (ufw's ports).
     names["record_fields"] = {
         "instance": instance,
@@ -176,20 +178,3 @@ def layout(settings, gunicorn=None):
         "upstream": names["upstream_server"] if proxies else None,
     }
     return names
-
-
-def selfsigned_current(certificate, key, server_names, wanted):
-    """Whether a self-signed certificate and its key, as community.crypto's info modules read them
-    (skipped or failed results when they did not), are as wanted: this key's certificate for these
-    names, the key of `wanted` type, curve and size (a curve or size of None is not compared)."""
-    if key.get("skipped") or "public_key" not in key:
-        return False
-    public_data = key.get("public_data") or {}
-    return (
-        (certificate.get("subject") or {}).get("commonName", "") == server_names[0]
-        and certificate.get("subject_alt_name", []) == ["DNS:" + name for name in server_names]
-        and certificate.get("public_key", "") == key["public_key"]
-        and key.get("type", "") == wanted["type"]
-        and (wanted["curve"] is None or public_data.get("curve", "") == wanted["curve"])
-        and (wanted["size"] is None or public_data.get("size", 0) == wanted["size"])
-    )

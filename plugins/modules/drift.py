@@ -10,8 +10,8 @@ module: drift
 short_description: Tell which wanted paths, packages, services and accounts differ from the host, in one call
 version_added: 0.1.0
 description:
-  - Reads on the host, in one task (one SSH round trip), whether each path, Debian package, systemd unit, user and group
-    given is as wanted, and returns the ones that are not.
+  - Reads on the host, in one task (one SSH round trip), whether each path, Debian package, systemd unit, user, group
+    and certificate given is as wanted, and returns the ones that are not.
   - The collection's roles ask it first, then run their M(ansible.builtin.file), M(ansible.builtin.template),
     M(ansible.builtin.apt), M(ansible.builtin.systemd_service), M(ansible.builtin.user) and M(ansible.builtin.group) tasks
     only for what differs. Those tasks still make every change, and report it in check mode and with C(--diff); a run that
@@ -103,6 +103,39 @@ options:
       comment:
         description: Its GECOS field; not compared when null.
         type: str
+  certificates:
+    description:
+      - Certificates that must be of a private key on the host, for the names given, with a key of the type given (a
+        self-signed certificate a role made). Only the public halves are compared, with the C(cryptography) library
+        on the host; without it every certificate differs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The PEM certificate (the first of the file).
+        type: path
+        required: true
+      key:
+        description: The PEM private key, unencrypted.
+        type: path
+        required: true
+      names:
+        description: The names, the first the common name, all of them the DNS subject alternative names in this order.
+        type: list
+        elements: str
+        required: true
+      type:
+        description: The key's type, as community.crypto names it.
+        type: str
+        choices: [ECC, RSA]
+        required: true
+      curve:
+        description: The curve of an ECC key, such as C(secp256r1); not compared when null.
+        type: str
+      size:
+        description: The key's size in bits; not compared when null.
+        type: int
   groups:
     description: Groups that must exist.
     type: list
@@ -175,6 +208,10 @@ differ:
       description: The groups missing.
       type: list
       elements: str
+    certificates:
+      description: The paths of the certificates that differ.
+      type: list
+      elements: str
 versions:
   description: The installed version of each package of O(packages) that is installed.
   returned: always
@@ -192,7 +229,8 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import r
 def run(module):
     params = module.params
     result = drift(paths=params["paths"], packages=params["packages"], services=params["services"], users=params["users"],
-                   groups=params["groups"], run_command=module_run_command(module), which=module.get_bin_path)
+                   groups=params["groups"], certificates=params["certificates"], run_command=module_run_command(module),
+                   which=module.get_bin_path)
     return dict(result, changed=False)
 
 
@@ -223,6 +261,14 @@ def main():
             )),
             groups=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
+            )),
+            certificates=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                key=dict(type="path", required=True, no_log=False),
+                names=dict(type="list", elements="str", required=True),
+                type=dict(type="str", choices=["ECC", "RSA"], required=True),
+                curve=dict(type="str"),
+                size=dict(type="int"),
             )),
         ),
         supports_check_mode=True,

@@ -15,7 +15,6 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 from ansible_collections.stagecraft.webapp.plugins.filter.nginx_layout import FilterModule  # noqa: E402
-from ansible_collections.stagecraft.webapp.plugins.filter.nginx_selfsigned_current import FilterModule as SelfSignedFilters  # noqa: E402
 
 layout = FilterModule().filters()["nginx_layout"]
 DEFAULTS = yaml.safe_load((COLLECTIONS.parent / "roles" / "nginx" / "defaults" / "main.yml").read_text(encoding="utf-8"))
@@ -97,34 +96,10 @@ def test_media_acme_and_self_signed_files():
     assert names["acme_spec"]["csr"] == "/etc/nginx/stagecraft/tls/shop-prod/cert.csr" and names["acme_spec"]["email"] == "ops@shop.test"
     assert [item["path"] for item in names["selfsigned_files"]] == [names["key"], names["acme_spec"]["csr"], names["fullchain"]]
     assert [item["mode"] for item in names["selfsigned_files"]] == ["0600", "0644", "0644"]
+    assert names["selfsigned_certificate"] == {"path": names["fullchain"], "key": names["key"], "names": names["record_fields"]["server_names"]}
     assert names["host_files"][0] == {"path": "/etc/nginx/stagecraft", "mode": "0755", "state": "directory", "owner": "root", "group": "root"}
     # The sandbox's directory comes before the sandbox.
     dropin = names["host_files"][-1]
     assert dropin == {"path": "/etc/systemd/system/nginx.service.d/10-stagecraft-hardening.conf", "template": "nginx-hardening.conf.j2",
                       "owner": "root", "group": "root", "mode": "0644"}
     assert "/etc/systemd/system/nginx.service.d" in [entry["path"] for entry in names["host_files"][:-1]]
-
-
-CERTIFICATE = {"subject": {"commonName": "shop.test"}, "subject_alt_name": ["DNS:shop.test", "DNS:www.shop.test"], "public_key": "PUBLIC A"}
-KEY = {"public_key": "PUBLIC A", "type": "ECC", "public_data": {"curve": "secp256r1"}}
-ECDSA = {"type": "ECC", "curve": "secp256r1", "size": None}
-RSA = {"type": "RSA", "curve": None, "size": 3072}
-NAMES = ["shop.test", "www.shop.test"]
-
-
-@pytest.mark.parametrize("certificate, key, names, wanted, expected", [
-    (CERTIFICATE, KEY, NAMES, ECDSA, True),
-    (CERTIFICATE, {"public_key": "PUBLIC A", "type": "RSA", "public_data": {"size": 3072}}, NAMES, RSA, True),
-    (CERTIFICATE, {"public_key": "PUBLIC A", "type": "RSA", "public_data": {"size": 2048}}, NAMES, RSA, False),
-    (CERTIFICATE, {**KEY, "public_data": {"curve": "secp384r1"}}, NAMES, ECDSA, False),
-    (CERTIFICATE, KEY, NAMES, RSA, False),
-    (CERTIFICATE, {**KEY, "public_key": "PUBLIC B"}, NAMES, ECDSA, False),
-    (CERTIFICATE, KEY, ["www.shop.test", "shop.test"], ECDSA, False),
-    (CERTIFICATE, KEY, ["shop.test"], ECDSA, False),
-    ({"msg": "unreadable", "failed": False}, KEY, NAMES, ECDSA, False),
-    (CERTIFICATE, {"skipped": True}, NAMES, ECDSA, False),
-    (CERTIFICATE, {"msg": "unreadable"}, NAMES, ECDSA, False),
-])
-def test_a_self_signed_certificate_is_current_only_when_it_is_the_keys_for_these_names(certificate, key, names, wanted, expected):
-    selfsigned_current = SelfSignedFilters().filters()["nginx_selfsigned_current"]
-    assert selfsigned_current(certificate, key, names, wanted) is expected

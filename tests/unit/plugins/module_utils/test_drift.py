@@ -8,6 +8,7 @@ prove the services read); here, a machine without a running systemd makes every 
 
 from __future__ import annotations
 
+import datetime
 import grp
 import hashlib
 import json
@@ -19,6 +20,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._drift import drift
@@ -145,10 +150,79 @@ def test_accounts_from_this_machines_databases():
     assert drift(groups=[{"name": MY_GROUP}, {"name": "stagecraft-no-such-group-4f1c"}])["differ"]["groups"] == ["stagecraft-no-such-group-4f1c"]
 
 
+# --- Certificates: made here with the cryptography library, as community.crypto makes them on the hosts ---
+
+NAMES = ("shop.test", "www.shop.test")
+P256 = {"type": "ECC", "curve": "secp256r1", "size": None}
+
+
+def private_key(kind="ecdsa"):
+    return ec.generate_private_key(ec.SECP256R1()) if kind == "ecdsa" else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def write_pair(folder, key, names=NAMES, common_name=None, signer=None):
+    """A self-signed certificate of `key` (or one signed by `signer` with `key`'s public half) and the key, as PEM files."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or names[0])])
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2)))
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=False)
+    certificate = builder.sign(signer or key, hashes.SHA256())
+    (folder / "fullchain.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "privkey.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                           serialization.NoEncryption()))
+    return {"path": str(folder / "fullchain.pem"), "key": str(folder / "privkey.pem"), "names": list(NAMES), **P256}
+
+
+def certificates_differ(*wanted):
+    return drift(certificates=list(wanted))["differ"]["certificates"]
+
+
+def test_a_certificate_of_its_key_for_the_names_with_the_key_type_wanted_does_not_differ(tmp_path):
+    assert certificates_differ(write_pair(tmp_path, private_key())) == []
+
+
+def test_rsa_keys_are_compared_by_size(tmp_path):
+    wanted = write_pair(tmp_path, private_key("rsa"))
+    assert certificates_differ(dict(wanted, type="RSA", curve=None, size=2048)) == []
+    assert certificates_differ(dict(wanted, type="RSA", curve=None, size=3072)) == [wanted["path"]]
+    assert certificates_differ(wanted) == [wanted["path"]], "an RSA key where ECC is wanted"
+
+
+@pytest.mark.parametrize("case", ["other names", "names in another order", "other common name", "no alternative names", "another key's certificate",
+                                  "another curve"])
+def test_a_certificate_for_other_names_or_of_another_key_differs(tmp_path, case):
+    key = private_key()
+    wanted = {
+        "other names": lambda: write_pair(tmp_path, key, names=["other.test"]),
+        "names in another order": lambda: write_pair(tmp_path, key, names=NAMES[::-1], common_name=NAMES[0]),
+        "other common name": lambda: write_pair(tmp_path, key, common_name="other.test"),
+        "no alternative names": lambda: write_pair(tmp_path, key, names=[], common_name=NAMES[0]),
+        # A certificate signed for another key, with this key written beside it.
+        "another key's certificate": lambda: dict(write_pair(tmp_path, private_key()), key=write_other_key(tmp_path, key)),
+        "another curve": lambda: write_pair(tmp_path, ec.generate_private_key(ec.SECP384R1())),
+    }[case]()
+    assert certificates_differ(wanted) == [wanted["path"]]
+
+
+def write_other_key(folder, key):
+    path = folder / "other-key.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(path)
+
+
+def test_a_certificate_or_key_missing_or_not_pem_differs(tmp_path):
+    wanted = write_pair(tmp_path, private_key())
+    (tmp_path / "privkey.pem").write_text("not a key\n")
+    assert certificates_differ(wanted, dict(wanted, path=str(tmp_path / "missing.pem"))) == [wanted["path"], str(tmp_path / "missing.pem")]
+
+
 def test_the_module_in_check_mode(tree):
     args = {
         "paths": [wanted_dir(tree / "conf"), wanted_file(tree / "conf" / "nginx.conf", mode="0600")],
         "groups": [{"name": MY_GROUP}],
+        "certificates": [dict(write_pair(tree, private_key()), names=["other.test"])],
     }
     completed = subprocess.run(
         [sys.executable, str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "--check",
@@ -159,7 +233,9 @@ def test_the_module_in_check_mode(tree):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     result = json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert result["changed"] is False
-    assert result["differ"] == {"paths": [str(tree / "conf" / "nginx.conf")], "packages": [], "services": [], "users": [], "groups": []}
+    assert result["differ"] == {"paths": [str(tree / "conf" / "nginx.conf")], "packages": [], "services": [], "users": [], "groups": [],
+                                "certificates": [str(tree / "fullchain.pem")]}
+    assert "BEGIN" not in completed.stdout, "nothing of a key or certificate is returned"
 
 
 def test_the_module_refuses_a_symbolic_mode(tree):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: host_records
-short_description: Read what the collection's roles recorded on a host for every app, environment and tunnel
+short_description: Read what the collection's roles recorded on a host for every app, environment and tunnel, and its CPUs and systemd
 version_added: 0.1.0
 description:
   - Reads, in one pass and changing nothing, the records the roles write for their other instances' preflight.
@@ -16,6 +16,9 @@ description:
   - C(/etc/stagecraft/cloudflared/<name>.json), by the cloudflared role, says a connector's metrics port.
   - A directory that does not exist holds no records (a fresh host); a record that is not a JSON object fails,
     naming the file.
+  - Sets the facts the roles' defaults read, gathered by the same code as M(ansible.builtin.setup)'s C(hardware) and
+    C(systemd) subsets, so that no play needs a fact-gathering task of its own - C(processor_vcpus) (the gunicorn
+    role's default worker count) and C(systemd) (its version decides the gunicorn role's restart back-off).
 author: Stagecraft maintainers (@stagecraft)
 options: {}
 extends_documentation_fragment:
@@ -40,17 +43,38 @@ records:
   returned: always
   type: dict
   sample: {gunicorn: [{instance: shop-prod, listen: tcp, port: 8000, path: /etc/stagecraft/shop-prod/gunicorn.json}], nginx: [], cloudflared: []}
+ansible_facts:
+  description: C(processor_vcpus), and C(systemd) (C(version), C(features)) where systemd manages the host.
+  returned: always
+  type: dict
+  sample: {processor_vcpus: 2, systemd: {version: 252, features: +PAM +AUDIT +SELINUX}}
 """
 
+import platform
+
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.facts.hardware.linux import LinuxHardware
+from ansible.module_utils.facts.system.systemd import SystemdFactCollector
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._host_records import read_records
 
 
+def host_facts(module):
+    """processor_vcpus and systemd, as ansible.builtin.setup gathers them (on Linux its architecture is the machine's)."""
+    cpus = LinuxHardware(module).get_cpu_facts(collected_facts={"ansible_architecture": platform.machine()})
+    facts = {"processor_vcpus": cpus["processor_vcpus"]} if "processor_vcpus" in cpus else {}
+    facts.update(SystemdFactCollector().collect(module=module))
+    return facts
+
+
+def run(module):
+    return dict(records=read_records(), ansible_facts=host_facts(module), changed=False)
+
+
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
-    run_module(module, lambda module: dict(records=read_records(), changed=False))
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._host_records import read_records
+
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def write(root, path, content):
@@ -38,3 +44,23 @@ def test_a_broken_record_fails_naming_the_file(tmp_path, content, reason):
     with pytest.raises(DeployError, match=r"^/etc/nginx/stagecraft/records/shop-prod\.json: ") as failure:
         read_records(str(tmp_path))
     assert reason in failure.value.message and "nginx role" in failure.value.message
+
+
+def run_on_localhost(module, arguments=""):
+    """What `ansible localhost -m <module>` returns, through the json callback."""
+    completed = subprocess.run(
+        [sys.executable, str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
+         "-e", f"ansible_python_interpreter={sys.executable}", "-m", module, "-a", arguments],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json"),
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_the_module_sets_the_cpu_and_systemd_facts_as_setup_gathers_them():
+    # The gunicorn role's default worker count comes from these facts: gathered by setup before, by this module now.
+    ours = run_on_localhost("stagecraft.webapp.host_records")["ansible_facts"]
+    setup = run_on_localhost("ansible.builtin.setup", "gather_subset=!all,!min,hardware,systemd filter=ansible_processor_vcpus,ansible_systemd")
+    assert ours["processor_vcpus"] == setup["ansible_facts"]["ansible_processor_vcpus"] >= 1
+    assert ours.get("systemd") == setup["ansible_facts"].get("ansible_systemd")

@@ -60,7 +60,8 @@ def run_on_localhost(module, arguments=""):
 
 def test_the_module_sets_the_cpu_and_systemd_facts_as_setup_gathers_them():
     # The gunicorn role's default worker count comes from these facts: gathered by setup before, by this module now.
-    ours = run_on_localhost("stagecraft.webapp.host_records")["ansible_facts"]
+    assert "ansible_facts" not in run_on_localhost("stagecraft.webapp.host_records"), "facts only when asked"
+    ours = run_on_localhost("stagecraft.webapp.host_records", "facts=true")["ansible_facts"]
     setup = run_on_localhost("ansible.builtin.setup", "gather_subset=!all,!min,hardware,systemd filter=ansible_processor_vcpus,ansible_systemd")
     assert ours["processor_vcpus"] == setup["ansible_facts"]["ansible_processor_vcpus"] >= 1
     assert ours.get("systemd") == setup["ansible_facts"].get("ansible_systemd")

@@ -23,6 +23,22 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 
+def _module_on_localhost(module, arguments, *options, **environment):
+    """`ansible localhost -m <module> -a <arguments> <options>` with this interpreter, from the checkout (its
+    ansible.cfg finds the collection); the completed process, whatever its exit status."""
+    return subprocess.run(
+        [sys.executable, str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,", *options,
+         "-e", f"ansible_python_interpreter={sys.executable}", "-m", module, "-a", arguments],
+        cwd=COLLECTIONS.parent, capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", **environment),
+    )
+
+
+@pytest.fixture
+def module_on_localhost():
+    """Runs one module as Ansible does (_module_on_localhost): the modules tested from the outside."""
+    return _module_on_localhost
+
+
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path_factory, monkeypatch):
     """No global or system git configuration, no prompts, a fixed identity."""

@@ -16,8 +16,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -28,7 +26,6 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._drift import drift
 
-ROOT = Path(__file__).resolve().parents[4]
 ME = pwd.getpwuid(os.getuid())
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 CONTENT = b"server_tokens off;\n"
@@ -218,18 +215,14 @@ def test_a_certificate_or_key_missing_or_not_pem_differs(tmp_path):
     assert certificates_differ(wanted, dict(wanted, path=str(tmp_path / "missing.pem"))) == [wanted["path"], str(tmp_path / "missing.pem")]
 
 
-def test_the_module_in_check_mode(tree):
+def test_the_module_in_check_mode(tree, module_on_localhost):
     args = {
         "paths": [wanted_dir(tree / "conf"), wanted_file(tree / "conf" / "nginx.conf", mode="0600")],
         "groups": [{"name": MY_GROUP}],
         "certificates": [dict(write_pair(tree, private_key()), names=["other.test"])],
     }
-    completed = subprocess.run(
-        [sys.executable, str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "--check",
-         "-e", f"ansible_python_interpreter={sys.executable}", "-m", "stagecraft.webapp.drift", "-a", json.dumps(args)],
-        cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                                                                        ANSIBLE_STDOUT_CALLBACK="json"),
-    )
+    completed = module_on_localhost("stagecraft.webapp.drift", json.dumps(args), "--check", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                                    ANSIBLE_STDOUT_CALLBACK="json")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     result = json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert result["changed"] is False
@@ -238,11 +231,6 @@ def test_the_module_in_check_mode(tree):
     assert "BEGIN" not in completed.stdout, "nothing of a key or certificate is returned"
 
 
-def test_the_module_refuses_a_symbolic_mode(tree):
-    completed = subprocess.run(
-        [sys.executable, str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
-         "-e", f"ansible_python_interpreter={sys.executable}", "-m", "stagecraft.webapp.drift",
-         "-a", json.dumps({"paths": [wanted_dir(tree / "conf", mode="u=rwx")]})],
-        cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
-    )
+def test_the_module_refuses_a_symbolic_mode(tree, module_on_localhost):
+    completed = module_on_localhost("stagecraft.webapp.drift", json.dumps({"paths": [wanted_dir(tree / "conf", mode="u=rwx")]}))
     assert completed.returncode != 0 and "is not an octal mode such as 0644" in completed.stdout, completed.stdout

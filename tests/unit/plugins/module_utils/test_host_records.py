@@ -1,17 +1,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._host_records import read_records
-
-ROOT = Path(__file__).resolve().parents[4]
 
 
 def write(root, path, content):
@@ -46,19 +40,12 @@ def test_a_broken_record_fails_naming_the_file(tmp_path, content, reason):
     assert reason in failure.value.message and "nginx role" in failure.value.message
 
 
-def run_on_localhost(module, arguments=""):
-    """What `ansible localhost -m <module>` returns, through the json callback."""
-    completed = subprocess.run(
-        [sys.executable, str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
-         "-e", f"ansible_python_interpreter={sys.executable}", "-m", module, "-a", arguments],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json"),
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+def test_the_module_sets_the_cpu_and_systemd_facts_as_setup_gathers_them(module_on_localhost):
+    def run_on_localhost(module, arguments=""):
+        completed = module_on_localhost(module, arguments, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
-
-def test_the_module_sets_the_cpu_and_systemd_facts_as_setup_gathers_them():
     # The gunicorn role's default worker count comes from these facts: gathered by setup before, by this module now.
     assert "ansible_facts" not in run_on_localhost("stagecraft.webapp.host_records"), "facts only when asked"
     ours = run_on_localhost("stagecraft.webapp.host_records", "facts=true")["ansible_facts"]

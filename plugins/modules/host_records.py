@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: host_records
-short_description: Read what the collection's roles recorded on a host for every app, environment and tunnel, and its CPUs and systemd
+short_description: Read what the collection's roles recorded on a host for every app, environment and tunnel
 version_added: 0.1.0
 description:
   - Reads, in one pass and changing nothing, the records the roles write for their other instances' preflight.
@@ -16,23 +16,17 @@ description:
   - C(/etc/stagecraft/cloudflared/<name>.json), by the cloudflared role, says a connector's metrics port.
   - A directory that does not exist holds no records (a fresh host); a record that is not a JSON object fails,
     naming the file.
-  - With O(facts), also sets the facts the gunicorn role's defaults read, gathered by the same code as
-    M(ansible.builtin.setup)'s C(hardware) and C(systemd) subsets, so that no play needs a fact-gathering task of its
-    own - C(processor_vcpus) (the default worker count) and C(systemd) (its version decides the restart back-off).
+  - M(stagecraft.webapp.host_facts) reads the same and the facts the gunicorn role's defaults need; this module
+    stays small (no fact collectors in its payload) for the per-push path.
 author: Stagecraft maintainers (@stagecraft)
-options:
-  facts:
-    description: Also set the facts C(processor_vcpus) and C(systemd).
-    type: bool
-    default: false
+options: {}
 extends_documentation_fragment:
   - stagecraft.webapp.deploy.no_diff_attributes
 """
 
 EXAMPLES = r"""
-- name: Read what the roles recorded on this host, its CPUs and systemd's version
+- name: Read what the roles recorded on this host
   stagecraft.webapp.host_records:
-    facts: true
   register: host
 
 - name: Show the ports other apps' gunicorn listen on
@@ -48,14 +42,7 @@ records:
   returned: always
   type: dict
   sample: {gunicorn: [{instance: shop-prod, listen: tcp, port: 8000, path: /etc/stagecraft/shop-prod/gunicorn.json}], nginx: [], cloudflared: []}
-ansible_facts:
-  description: C(processor_vcpus), and C(systemd) (C(version), C(features)) where systemd manages the host.
-  returned: with O(facts)
-  type: dict
-  sample: {processor_vcpus: 2, systemd: {version: 252, features: +PAM +AUDIT +SELINUX}}
 """
-
-import platform
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -63,25 +50,12 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import r
 from ansible_collections.stagecraft.webapp.plugins.module_utils._host_records import read_records
 
 
-def host_facts(module):
-    """processor_vcpus and systemd, as ansible.builtin.setup gathers them (on Linux its architecture is the machine's)."""
-    # Imported only when asked: the fact collectors' imports cost the host a few tenths of a second.
-    from ansible.module_utils.facts.hardware.linux import LinuxHardware
-    from ansible.module_utils.facts.system.systemd import SystemdFactCollector
-
-    cpus = LinuxHardware(module).get_cpu_facts(collected_facts={"ansible_architecture": platform.machine()})
-    facts = {"processor_vcpus": cpus["processor_vcpus"]} if "processor_vcpus" in cpus else {}
-    facts.update(SystemdFactCollector().collect(module=module))
-    return facts
-
-
 def run(module):
-    facts = dict(ansible_facts=host_facts(module)) if module.params["facts"] else {}
-    return dict(records=read_records(), changed=False, **facts)
+    return dict(records=read_records(), changed=False)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(facts=dict(type="bool", default=False)), supports_check_mode=True)
+    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
     run_module(module, run)
 
 

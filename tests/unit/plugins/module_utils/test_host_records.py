@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import base64
+import io
 import json
+import re
+import zipfile
 
 import pytest
 
@@ -40,15 +44,32 @@ def test_a_broken_record_fails_naming_the_file(tmp_path, content, reason):
     assert reason in failure.value.message and "nginx role" in failure.value.message
 
 
-def test_the_module_sets_the_cpu_and_systemd_facts_as_setup_gathers_them(module_on_localhost):
-    def run_on_localhost(module, arguments=""):
-        completed = module_on_localhost(module, arguments, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-        assert completed.returncode == 0, completed.stdout + completed.stderr
-        return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+def run_on_localhost(module_on_localhost, module, arguments=""):
+    completed = module_on_localhost(module, arguments, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
+
+def test_host_facts_sets_the_cpu_and_systemd_facts_as_setup_gathers_them(module_on_localhost):
     # The gunicorn role's default worker count comes from these facts: gathered by setup before, by this module now.
-    assert "ansible_facts" not in run_on_localhost("stagecraft.webapp.host_records"), "facts only when asked"
-    ours = run_on_localhost("stagecraft.webapp.host_records", "facts=true")["ansible_facts"]
-    setup = run_on_localhost("ansible.builtin.setup", "gather_subset=!all,!min,hardware,systemd filter=ansible_processor_vcpus,ansible_systemd")
-    assert ours["processor_vcpus"] == setup["ansible_facts"]["ansible_processor_vcpus"] >= 1
-    assert ours.get("systemd") == setup["ansible_facts"].get("ansible_systemd")
+    ours = run_on_localhost(module_on_localhost, "stagecraft.webapp.host_facts")
+    setup = run_on_localhost(module_on_localhost, "ansible.builtin.setup",
+                             "gather_subset=!all,!min,hardware,systemd filter=ansible_processor_vcpus,ansible_systemd")
+    assert ours["ansible_facts"]["processor_vcpus"] == setup["ansible_facts"]["ansible_processor_vcpus"] >= 1
+    assert ours["ansible_facts"].get("systemd") == setup["ansible_facts"].get("ansible_systemd")
+    assert ours["records"] == run_on_localhost(module_on_localhost, "stagecraft.webapp.host_records")["records"]
+
+
+def test_host_records_sends_no_fact_collectors_to_the_host(module_on_localhost, tmp_path):
+    """The per-push path's first read: the payload Ansible sends stays small (the collectors doubled it)."""
+    sent = {}
+    for module in ("host_records", "host_facts"):
+        kept = tmp_path / module
+        completed = module_on_localhost(f"stagecraft.webapp.{module}", "", ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_REMOTE_TMP=str(kept))
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        (payload,) = kept.glob(f"*/AnsiballZ_{module}.py")
+        zipped = re.search(r"zip_data='([A-Za-z0-9+/=]+)'", payload.read_text()).group(1)
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode(zipped))) as archive:
+            sent[module] = archive.namelist()
+    assert not [name for name in sent["host_records"] if "/module_utils/facts/" in name]
+    assert [name for name in sent["host_facts"] if name.endswith("module_utils/facts/hardware/linux.py")]

@@ -5,7 +5,8 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""Which of the wanted paths, packages, services, accounts and certificates differ from this host, read in one go.
+"""Which of the wanted paths, packages, services, accounts and certificates differ from this host, read in one go;
+and what some directories hold, where a role must find files it does not know the names of.
 
 The roles ask before their ansible.builtin tasks and run those only for what differs: over SSH
 every task is a round trip, and most runs change nothing. Whatever cannot be read (a program
@@ -15,6 +16,7 @@ a wanted state matches only when the host shows it.
 
 from __future__ import annotations
 
+import fnmatch
 import grp
 import hashlib
 import os
@@ -82,6 +84,41 @@ def path_differs(wanted):
         except OSError:
             return True
     return False
+
+
+def listing(path, patterns, depth):
+    """The entries below directory `path`, at most `depth` levels down (1: its own entries), whose name matches one
+    of the shell `patterns`, as ansible.builtin.find returns them without following links or showing hidden names:
+    path, isreg, isdir, islnk, mode ("0644"), uid, gid, and the SHA-1 checksum of regular files, sorted by path. A
+    directory that does not exist lists nothing."""
+    found = []
+    for entry in _entries(path, depth):
+        if not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in patterns):
+            continue
+        info = entry.stat(follow_symlinks=False)
+        item = {"path": entry.path, "isreg": stat.S_ISREG(info.st_mode), "isdir": stat.S_ISDIR(info.st_mode),
+                "islnk": stat.S_ISLNK(info.st_mode), "mode": "{0:04o}".format(stat.S_IMODE(info.st_mode)),
+                "uid": info.st_uid, "gid": info.st_gid}
+        if item["isreg"]:
+            try:
+                item["checksum"] = _sha1(entry.path)
+            except OSError:
+                item["checksum"] = None
+        found.append(item)
+    return sorted(found, key=lambda item: item["path"])
+
+
+def _entries(path, depth):
+    """The entries of directory `path` not hidden, and, while `depth` allows, of its directories (links not followed)."""
+    try:
+        with os.scandir(path) as entries:
+            visible = [entry for entry in entries if not entry.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in visible:
+        yield entry
+        if depth > 1 and entry.is_dir(follow_symlinks=False):
+            yield from _entries(entry.path, depth - 1)
 
 
 def _general_names(certificate, x509):
@@ -197,8 +234,9 @@ def user_differs(wanted):
     return False
 
 
-def drift(paths=(), packages=(), services=(), users=(), groups=(), certificates=(), run_command=None, which=None):
-    """What differs: {"differ": {"paths", "packages", "services", "users", "groups", "certificates"}, "versions": {package: version}}.
+def drift(paths=(), packages=(), services=(), users=(), groups=(), certificates=(), listings=(), run_command=None, which=None):
+    """What differs: {"differ": {"paths", "packages", "services", "users", "groups", "certificates"}, "versions": {package: version},
+    "listed": the entries of the `listings` ({path, patterns, depth}: listing()), in the order asked}.
 
     Each list under "differ" names what differs (paths, package names, unit names, user and group
     names, certificate paths), in the order asked. `run_command` and `which` are as in _commands.py and
@@ -222,4 +260,5 @@ def drift(paths=(), packages=(), services=(), users=(), groups=(), certificates=
             "certificates": [wanted["path"] for wanted in certificates if certificate_differs(wanted)],
         },
         "versions": versions,
+        "listed": [entry for wanted in listings for entry in listing(wanted["path"], wanted["patterns"], wanted["depth"])],
     }

@@ -146,6 +146,28 @@ options:
         description: The group's name.
         type: str
         required: true
+  listings:
+    description:
+      - Directories whose entries to list in the same read (RV(listed)), for files whose names a role does not know,
+        such as drop-ins left by an earlier spec. Links are not followed and hidden names not shown, as
+        M(ansible.builtin.find) does by default.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The directory; one that does not exist lists nothing.
+        type: path
+        required: true
+      patterns:
+        description: Shell patterns, one of which an entry's name must match (C(*.conf)).
+        type: list
+        elements: str
+        required: true
+      depth:
+        description: How many levels down to list, C(1) for the directory's own entries.
+        type: int
+        default: 1
 seealso:
   - module: ansible.builtin.stat
   - module: ansible.builtin.package_facts
@@ -217,6 +239,14 @@ versions:
   returned: always
   type: dict
   sample: {nginx: 1.22.1-9+deb12u1}
+listed:
+  description:
+    - The entries of O(listings) whose names match, in the order asked, each sorted by path, with the fields
+      M(ansible.builtin.find) returns for them (C(checksum), the SHA-1, for regular files only).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /etc/systemd/system/shop-prod.service, isreg: true, isdir: false, islnk: false, mode: "0644", uid: 0, gid: 0, checksum: 4f1c0a}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -229,7 +259,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import r
 def run(module):
     params = module.params
     result = drift(paths=params["paths"], packages=params["packages"], services=params["services"], users=params["users"],
-                   groups=params["groups"], certificates=params["certificates"], run_command=module_run_command(module),
+                   groups=params["groups"], certificates=params["certificates"], listings=params["listings"], run_command=module_run_command(module),
                    which=module.get_bin_path)
     return dict(result, changed=False)
 
@@ -269,6 +299,11 @@ def main():
                 type=dict(type="str", choices=["ECC", "RSA"], required=True),
                 curve=dict(type="str"),
                 size=dict(type="int"),
+            )),
+            listings=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                patterns=dict(type="list", elements="str", required=True),
+                depth=dict(type="int", default=1),
             )),
         ),
         supports_check_mode=True,

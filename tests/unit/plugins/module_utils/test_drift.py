@@ -234,3 +234,36 @@ def test_the_module_in_check_mode(tree, module_on_localhost):
 def test_the_module_refuses_a_symbolic_mode(tree, module_on_localhost):
     completed = module_on_localhost("stagecraft.webapp.drift", json.dumps({"paths": [wanted_dir(tree / "conf", mode="u=rwx")]}))
     assert completed.returncode != 0 and "is not an octal mode such as 0644" in completed.stdout, completed.stdout
+
+
+def module_result(module_on_localhost, module, args):
+    completed = module_on_localhost(module, json.dumps(args), ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_a_listing_finds_what_ansible_builtin_find_finds(tmp_path, module_on_localhost):
+    """The systemd role's one read lists its unit directory as its find task did: the same entries and fields."""
+    units = tmp_path / "system"
+    (units / "shop.service.d").mkdir(parents=True)
+    (units / "shop.service.d").chmod(0o755)
+    (units / "shop.service").write_text("[Service]\n")
+    (units / "shop.service.d" / "10-limits.conf").write_text("[Service]\nLimitNOFILE=4096\n")
+    (units / "shop.service.d" / "left-by-hand.conf").write_text("")
+    (units / "shop.service.d" / ".hidden.conf").write_text("")
+    (units / "other.service").write_text("")
+    (units / "multi-user.target.wants").mkdir()
+    (units / "multi-user.target.wants" / "shop.service").symlink_to(units / "shop.service")
+    (units / "deeper.d" / "shop.service.d").mkdir(parents=True)
+    (units / "deeper.d" / "shop.service.d" / "too-deep.conf").write_text("")
+    patterns = ["shop.service", "shop.service.d", "*.conf"]
+    found = module_result(module_on_localhost, "ansible.builtin.find", {
+        "paths": [str(units)], "recurse": True, "depth": 2, "file_type": "any", "follow": False, "patterns": patterns, "get_checksum": True})
+    listed = module_result(module_on_localhost, "stagecraft.webapp.drift", {"listings": [{"path": str(units), "patterns": patterns, "depth": 2}]})
+    fields = ("path", "isreg", "isdir", "islnk", "mode", "uid", "gid", "checksum")
+    assert [{field: entry.get(field) for field in fields} for entry in sorted(found["files"], key=lambda entry: entry["path"])] == [
+        {field: entry.get(field) for field in fields} for entry in listed["listed"]]
+    assert [entry["path"][len(str(units)):] for entry in listed["listed"]] == [
+        "/deeper.d/shop.service.d", "/multi-user.target.wants/shop.service", "/shop.service", "/shop.service.d", "/shop.service.d/10-limits.conf",
+        "/shop.service.d/left-by-hand.conf"]
+    assert drift(listings=[{"path": str(tmp_path / "missing"), "patterns": ["*"], "depth": 2}])["listed"] == []

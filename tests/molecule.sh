@@ -20,13 +20,36 @@ else
     for file in molecule/*/molecule.yml; do basename "$(dirname "$file")"; done | grep -v -x -F "${slowest[@]/#/-e}")
 fi
 
+# Molecule's step lines ("converge: Executing") prefixed with the seconds since the scenario
+# started, so that a log shows where its time went (steps below).
+stamp_steps() {
+  local start=$1 line
+  while IFS= read -r line; do
+    [[ $line == *Executing* || $line == *Executed* ]] && line="[$((SECONDS - start))s] $line"
+    printf '%s\n' "$line"
+  done
+}
+
+# The seconds each molecule step took, from a log's stamped lines: "converge 310 verify 402 ...".
+steps() {
+  sed -E 's/\x1b\[[0-9;]*m//g' "$1" |
+    awk '$2 !~ /^(INFO|WARNING)$/ { next }
+         /: Executing$/ { step = $0; sub(/:.*/, "", step); sub(/.* /, "", step); begin = substr($1, 2) + 0 }
+         /: Executed/ { printf "%s %d  ", step, substr($1, 2) - begin }'
+}
+
 # One scenario: its log, then a line "<name> <seconds> <exit code>" in its result file.
+# Its test sequence (.config/molecule/config.yml) starts with create, not molecule's destroy
+# playbook: the containers a killed run left behind are removed here, and a fresh ephemeral
+# directory means molecule's state knows of none.
 run_scenario() {
   local name=$1 start=$SECONDS
-  molecule test -s "$name" >"$logs/molecule-$name.log" 2>&1
-  local rc=$?
+  docker ps -aq --filter "name=^${MOLECULE_INSTANCE_PREFIX:-sc}-$name-" | xargs -r docker rm -f >/dev/null
+  rm -rf "build/molecule/$name" && mkdir -p "build/molecule/$name"
+  MOLECULE_EPHEMERAL_DIRECTORY=$PWD/build/molecule/$name molecule test -s "$name" 2>&1 | stamp_steps "$start" >"$logs/molecule-$name.log"
+  local rc=${PIPESTATUS[0]}
   echo "$name $((SECONDS - start)) $rc" >"$logs/molecule-$name.result"
-  printf '%-10s %5ss  %s\n' "$name" "$((SECONDS - start))" "$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")"
+  printf '%-10s %5ss  %s\n' "$name" "$((SECONDS - start))" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")"
 }
 
 for name in "${scenarios[@]}"; do rm -f "$logs/molecule-$name.result"; done
@@ -62,7 +85,9 @@ for name in "${failed[@]}"; do
     grep -v 'glob failed' | cut -c1-400 | head -n 30
 done
 
-echo "=== molecule scenarios ==="
-for name in "${scenarios[@]}"; do cat "$logs/molecule-$name.result" 2>/dev/null || echo "$name 0 1"; done |
-  awk '{printf "%-10s %5ss  %s\n", $1, $2, ($3 == 0 ? "ok" : "FAILED (exit " $3 ")")}'
+echo "=== molecule scenarios (seconds: whole scenario, then each step) ==="
+for name in "${scenarios[@]}"; do
+  read -r _ seconds rc <"$logs/molecule-$name.result" 2>/dev/null || { seconds=0 rc=1; }
+  printf '%-11s %5ss  %-16s %s\n' "$name" "$seconds" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")" "$(steps "$logs/molecule-$name.log")"
+done
 exit $status

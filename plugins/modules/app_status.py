@@ -25,7 +25,7 @@ requirements:
     C(python3-cryptography)); without it RV(certificate) is null and a warning says why.
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
-  - stagecraft.webapp.deploy.attributes
+  - stagecraft.webapp.deploy.no_diff_attributes
 options:
   unit:
     description:

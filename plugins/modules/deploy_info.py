@@ -17,7 +17,7 @@ description:
 author: Stagecraft maintainers (@stagecraft)
 extends_documentation_fragment:
   - stagecraft.webapp.deploy
-  - stagecraft.webapp.deploy.attributes
+  - stagecraft.webapp.deploy.no_diff_attributes
 options:
   records:
     description: How many of the last deploys to return.

@@ -144,3 +144,10 @@ def test_every_play_on_the_hosts_runs_as_root():
     ]
     assert plays
     assert [(name, play_name) for name, play_name, play in plays if play.get("become") is not True] == []
+
+
+def test_docs_deploy_md_names_every_module_util():
+    """docs/deploy.md says what each file of plugins/module_utils holds: a new file is named there too."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    unnamed = [path.name for path in sorted((ROOT / "plugins" / "module_utils").glob("_*.py")) if f"`{path.name}`" not in text]
+    assert unnamed == []

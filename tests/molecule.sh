@@ -12,9 +12,9 @@ mkdir -p "$logs"
 if [ $# -gt 0 ]; then
   scenarios=("$@")
 else
-  # The longest first (as measured by CI runs), so that parallel runs end close together; then the
-  # others by name.
-  slowest=(stack deploy nginx gunicorn rolling cloudflared ufw systemd prod-tunnel)
+  # The longest first (as measured by CI runs: 2026-12-07), so that parallel runs end close
+  # together; then the others by name.
+  slowest=(deploy stack nginx cloudflared rolling gunicorn ufw prod-tunnel systemd)
   mapfile -t scenarios < <(
     for name in "${slowest[@]}"; do [ -f "molecule/$name/molecule.yml" ] && echo "$name"; done
     for file in molecule/*/molecule.yml; do basename "$(dirname "$file")"; done | grep -v -x -F "${slowest[@]/#/-e}")

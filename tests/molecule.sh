@@ -40,11 +40,13 @@ steps() {
 
 # One scenario: its log, then a line "<name> <seconds> <exit code>" in its result file.
 # Its test sequence (.config/molecule/config.yml) starts with create, not molecule's destroy
-# playbook: the containers a killed run left behind are removed here, and a fresh ephemeral
-# directory means molecule's state knows of none.
+# playbook: the containers and network a killed run left behind are removed here, and a fresh
+# ephemeral directory means molecule's state knows of none.
 run_scenario() {
   local name=$1 start=$SECONDS
-  docker ps -aq --filter "name=^${MOLECULE_INSTANCE_PREFIX:-sc}-$name-" | xargs -r docker rm -f >/dev/null
+  local prefix=${MOLECULE_INSTANCE_PREFIX:-sc}-$name
+  docker ps -aq --filter "name=^$prefix-" | xargs -r docker rm -f >/dev/null
+  docker network ls -q --filter "name=^$prefix$" | xargs -r docker network rm >/dev/null
   rm -rf "build/molecule/$name" && mkdir -p "build/molecule/$name"
   MOLECULE_EPHEMERAL_DIRECTORY=$PWD/build/molecule/$name molecule test -s "$name" 2>&1 | stamp_steps "$start" >"$logs/molecule-$name.log"
   local rc=${PIPESTATUS[0]}

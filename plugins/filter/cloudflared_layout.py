@@ -43,8 +43,9 @@ _value:
   description:
     - C(unit), C(user), C(group), C(dir), C(config), C(token_file), C(credentials_file), C(secret_file) (the one the mode
       keeps), C(record) (its path), C(executable), C(provided_file) (the deb or binary to install, "" for apt), C(metrics)
-      (host:port), C(ready_url); C(record_content), what the role records about the instance; C(service), the unit spec for
-      stagecraft.webapp.systemd without C(state) and C(restart_on_change).
+      (host:port), C(ready_url); C(record_content), what the role records about the instance; C(files), its directories and
+      files for stagecraft.webapp.files; C(service), the unit spec for stagecraft.webapp.systemd without C(state) and
+      C(restart_on_change).
   type: dict
 """
 

@@ -24,6 +24,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 
+from ansible_collections.stagecraft.webapp.plugins.module_utils._files import json_content
 from ansible_collections.stagecraft.webapp.plugins.module_utils._ingress import ingress_problems
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int, matches, quoted, unique
 
@@ -237,7 +238,6 @@ def layout(settings, token_from_file=True, token_tunnel="", check_mode=False):
         "credentials_file": credentials_file,
         # The secret file this mode keeps; any other in the directory is stale.
         "secret_file": token_file if mode == "token" else credentials_file,
-        "records_dir": RECORDS_DIR,
         "record": "{0}/{1}.json".format(RECORDS_DIR, name),
         "executable": executable,
         "provided_file": settings[PROVIDED[method]] if method in PROVIDED else "",
@@ -255,7 +255,30 @@ def layout(settings, token_from_file=True, token_tunnel="", check_mode=False):
         "metrics_url": "http://{0}/metrics".format(metrics),
     }
     names["service"] = _service_spec(settings, names, token_from_file, check_mode)
+    names["files"] = _files(mode, names, token_from_file)
     return names
+
+
+def _files(mode, names, token_from_file):
+    """The directories and files of the instance, for stagecraft.webapp.files. The secret file is the connector user's own
+    (0600); an environment file for a cloudflared before --token-file is root's, systemd reads it. config.yml holds no
+    secret (the secrets are referenced by path or come from the environment); in local mode `cloudflared tunnel ingress
+    validate` checks it before it replaces the old one."""
+    user, group = names["user"], names["group"]
+    if mode == "token":
+        secret = {"path": names["token_file"], "template": "token.j2" if token_from_file else "token.env.j2",
+                  "owner": user if token_from_file else "root", "group": group if token_from_file else "root"}
+    else:
+        secret = {"path": names["credentials_file"], "template": "credentials.json.j2", "owner": user, "group": group}
+    return [
+        {"path": names["dir"], "state": "directory", "owner": "root", "group": group, "mode": "0750"},
+        {"path": posixpath.dirname(RECORDS_DIR), "state": "directory", "owner": "root", "group": "root", "mode": "0755"},
+        {"path": RECORDS_DIR, "state": "directory", "owner": "root", "group": "root", "mode": "0755"},
+        dict(secret, mode="0600", secret=True),
+        {"path": names["config"], "template": "config.yml.j2", "owner": "root", "group": group, "mode": "0640",
+         "validate": names["executable"] + " tunnel --config %s ingress validate" if mode == "local" else None},
+        {"path": names["record"], "content": json_content(names["record_content"]), "owner": "root", "group": "root", "mode": "0644"},
+    ]
 
 
 def _service_spec(settings, names, token_from_file, check_mode):

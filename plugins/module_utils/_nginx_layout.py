@@ -166,6 +166,18 @@ def layout(settings, gunicorn=None):
     # A self-signed certificate's files as tasks/tls.yml makes them.
     names["selfsigned_files"] = [{"path": path, "state": "file", "owner": "root", "group": "root", "mode": mode}
                                  for path, mode in ((names["key"], "0600"), (names["acme_spec"]["csr"], "0644"), (names["fullchain"], "0644"))]
+    # A provided key (a secret: never shown), certificate with its chain and Cloudflare's origin-pull CA, as
+    # tasks/tls_change.yml installs them in one read of the host (stagecraft.webapp.files). Their content comes from
+    # the role's templates: no entry carries the key.
+    names["provided_files"] = []
+    if settings["nginx_tls_mode"] in ("provided", "cloudflare_origin"):
+        names["provided_files"] = [
+            {"path": names["key"], "template": "privkey.pem.j2", "owner": "root", "group": "root", "mode": "0600", "secret": True},
+            {"path": names["fullchain"], "template": "fullchain.pem.j2", "owner": "root", "group": "root", "mode": "0644"},
+        ]
+    if settings["nginx_tls_mode"] == "cloudflare_origin" and settings["nginx_cloudflare_origin_pull_ca"]:
+        names["provided_files"].append({"path": names["client_ca"], "template": "origin-pull-ca.pem.j2", "owner": "root", "group": "root",
+                                        "mode": "0644"})
     # The certificate the read of the host (stagecraft.webapp.drift) compares with a self-signed one's key and names.
     names["selfsigned_certificate"] = {"path": names["fullchain"], "key": names["key"], "names": settings["nginx_server_names"]}
     # What this server block claims, for the other apps' preflight and the roles after this one (ufw's ports).

@@ -37,6 +37,8 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 LOOPBACK_NETWORKS = LOOPBACK + ("127.0.0.0/8", "::1/128")
 # Debian's nginx workers run as this user: the group of the media directory (gunicorn_media_group).
 NGINX_USER = "www-data"
+# The roles whose preflight reads what the roles recorded on the host (other apps' ports, names, metrics ports).
+ROLES_READING_RECORDS = ("gunicorn", "nginx", "cloudflared", "ufw")
 
 
 def composed_settings(given, unset, options):
@@ -203,6 +205,15 @@ def _origin(settings, composition):
     return _address("http", name, settings["nginx_http_port"], 80)
 
 
+def host_read(roles):
+    """What the stack's check reads on the host for the preflight of `roles`, in one call: "facts" (the records and the
+    facts the gunicorn role's defaults need, stagecraft.webapp.host_facts), "records" (stagecraft.webapp.host_records),
+    or "" where no role's preflight reads the host's records (the per-push path: the deploy step only)."""
+    if "gunicorn" in roles:
+        return "facts"
+    return "records" if set(roles) & set(ROLES_READING_RECORDS) else ""
+
+
 def layout(settings, own):
     """What the stack role derives from the composed roles' `settings` (filter stack_settings) and
     its `own` variables by name (stack_app, stack_env, stack_composition, stack_tunnel,
@@ -223,12 +234,14 @@ def layout(settings, own):
     app_address = "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
     # Behind the tunnel, Cloudflare's edge serves https on the name whatever nginx speaks locally.
     url = own["stack_url"] or ("https://" + client_name(settings["nginx_server_names"]) if tunnel else origin) + "/"
+    roles_to_check = ["deploy"] if as_bool(own["stack_release_only"]) else composed
     return {
         "composition": composition,
         "instance": instance,
         "composed_roles": composed,
         # The per-push path (playbooks/release.yml) checks the deploy step only.
-        "roles_to_check": ["deploy"] if as_bool(own["stack_release_only"]) else composed,
+        "roles_to_check": roles_to_check,
+        "host_read": host_read(roles_to_check),
         "base": "{0}/{1}/{2}".format(str(settings["deploy_root"]).rstrip("/"), own["stack_app"], env),
         "origin": origin,
         "health_url": origin + settings["deploy_health_path"],

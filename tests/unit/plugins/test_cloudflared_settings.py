@@ -184,3 +184,22 @@ def test_the_layout_in_local_mode_with_a_provided_binary_in_check_mode():
     assert names["service"]["sections"]["Service"]["EnvironmentFile"] is None
     assert names["service"]["hardening_overrides"] == {"MemoryDenyWriteExecute": False, "IPAddressDeny": "any", "IPAddressAllow": "10.0.0.0/8 ::1"}
     assert names["service"]["verify_allow_missing"] == ["/usr/local/bin/"] and names["service"]["enabled"] is False
+
+
+def test_the_files_are_the_mode_s_secret_config_and_record_parents_first():
+    token = {entry["path"]: entry for entry in layout(settings(), True, TUNNEL)["files"]}
+    assert list(token) == ["/etc/cloudflared", "/etc/stagecraft", "/etc/stagecraft/cloudflared", "/etc/cloudflared/token",
+                           "/etc/cloudflared/config.yml", "/etc/stagecraft/cloudflared/cloudflared.json"]
+    assert token["/etc/cloudflared/token"] == {"path": "/etc/cloudflared/token", "template": "token.j2", "owner": "cloudflared",
+                                               "group": "cloudflared", "mode": "0600", "secret": True}
+    # Only local mode has ingress rules for cloudflared to validate.
+    assert token["/etc/cloudflared/config.yml"]["validate"] is None
+    assert json.loads(token["/etc/stagecraft/cloudflared/cloudflared.json"]["content"])["tunnel_id"] == TUNNEL
+    older = {entry["path"]: entry for entry in layout(settings(), False)["files"]}["/etc/cloudflared/token.env"]
+    assert (older["template"], older["owner"], older["group"], older["secret"]) == ("token.env.j2", "root", "root", True)
+    local_files = layout(local(cloudflared_install_method="binary", cloudflared_tunnel_id=TUNNEL), True)["files"]
+    secret, config = local_files[3], local_files[4]
+    assert (secret["path"], secret["template"], secret["secret"]) == ("/etc/cloudflared/{0}.json".format(TUNNEL), "credentials.json.j2", True)
+    assert config["validate"] == "/usr/local/bin/cloudflared tunnel --config %s ingress validate"
+    # The role's secrets reach the host through its templates only: no entry carries one.
+    assert not any(secret in repr(entry) for entry in local_files for secret in (TOKEN, CREDENTIALS["TunnelSecret"]))

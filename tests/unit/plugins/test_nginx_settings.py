@@ -23,7 +23,7 @@ layout = LayoutFilters().filters()["nginx_layout"]
 DEFAULTS = yaml.safe_load((COLLECTIONS.parent / "roles" / "nginx" / "defaults" / "main.yml").read_text())
 # What the layout reads besides what the rules read (the role's defaults stand in for them here).
 LAYOUT_READS = ("nginx_root", "nginx_acme_remaining_days", "nginx_security_headers", "nginx_hsts_environments", "nginx_hsts_max_age",
-                "nginx_hsts_include_subdomains", "nginx_hsts_preload", "nginx_media_inline_extensions")
+                "nginx_hsts_include_subdomains", "nginx_hsts_preload", "nginx_media_inline_extensions", "nginx_cloudflare_origin_pull_ca")
 listen_prefixes = ListenFilters().filters()["nginx_listen_prefixes"]
 GUNICORN = {"instance": "shop-prod", "listen": "unix", "socket": "/run/stagecraft/shop-prod.sock"}
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -246,3 +246,21 @@ PRIVATE = {"instance": "lan-prod", "server_names": ["lan.test"], "ports": [80], 
 ])
 def test_a_block_on_every_address_beside_one_on_another_address_is_refused(changes, others, expected):
     assert check(changes, others=others) == expected
+
+
+@pytest.mark.parametrize("mode, origin_pull_ca, files", [
+    ("selfsigned", "", []),
+    ("acme", "", []),
+    ("provided", "", ["privkey.pem", "fullchain.pem"]),
+    ("cloudflare_origin", "", ["privkey.pem", "fullchain.pem"]),
+    ("cloudflare_origin", PEM, ["privkey.pem", "fullchain.pem", "origin-pull-ca.pem"]),
+])
+def test_provided_tls_files_come_from_the_roles_templates_and_the_key_is_a_secret(mode, origin_pull_ca, files):
+    key = "-----BEGIN PRIVATE KEY-----\ncanary-key\n-----END PRIVATE KEY-----\n"
+    entries = settings(nginx_tls_mode=mode, nginx_tls_certificate=PEM, nginx_tls_private_key=key,
+                       nginx_cloudflare_origin_pull_ca=origin_pull_ca)["provided_files"]
+    assert [entry["path"] for entry in entries] == ["/etc/nginx/stagecraft/tls/shop-prod/" + name for name in files]
+    assert all((COLLECTIONS.parent / "roles" / "nginx" / "templates" / entry["template"]).is_file() for entry in entries)
+    assert [entry["mode"] for entry in entries] == ["0600", "0644", "0644"][:len(files)]
+    assert [entry.get("secret", False) for entry in entries] == [True, False, False][:len(files)]
+    assert "canary-key" not in repr(entries)

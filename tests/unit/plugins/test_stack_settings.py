@@ -16,6 +16,7 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 from ansible_collections.stagecraft.webapp.plugins.filter.stack_layout import FilterModule as LayoutFilter  # noqa: E402
+from ansible_collections.stagecraft.webapp.plugins.module_utils._stack_settings import ROLES_READING_RECORDS, host_read  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.stack_problems import FilterModule as ProblemsFilter  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.stack_settings import FilterModule as SettingsFilter  # noqa: E402
 
@@ -230,6 +231,16 @@ def test_the_roles_composed_in_the_order_they_run(env, changes, roles):
     found = layout(env, **changes)
     assert (found["composed_roles"], found["roles_to_check"]) == (roles, roles)
     assert layout(env, stack_release_only=True, **changes)["roles_to_check"] == ["deploy"]
+    # The whole composition reads the records and gunicorn's facts once; the per-push path reads nothing for its check.
+    assert (found["host_read"], layout(env, stack_release_only=True, **changes)["host_read"]) == ("facts", "")
+
+
+def test_the_host_is_read_for_the_roles_whose_preflight_reads_the_records():
+    roles = COLLECTIONS.parent / "roles"
+    reading = sorted(role.name for role in roles.iterdir()
+                     if any("stack_host_records" in path.read_text(encoding="utf-8") for path in role.glob("[tv]a*/*.yml")) and role.name != "stack")
+    assert reading == sorted(ROLES_READING_RECORDS)
+    assert [host_read(names) for names in (["nginx", "deploy"], ["ufw"], ["deploy", "watchdog"], ["gunicorn"])] == ["records", "records", "", "facts"]
 
 
 @pytest.mark.parametrize("env, composition, expected", [("prod", "", "prod"), ("dev", "", "dev"), ("staging", "", ""), ("staging", "prod", "prod"),

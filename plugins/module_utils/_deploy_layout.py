@@ -21,6 +21,7 @@ import re
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._files import json_content, module_utils_source
 from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import local_repository
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int
 
 PACKAGES = ["git", "python3-venv"]
@@ -61,7 +62,7 @@ def layout(settings):
         "packages": list(PACKAGES),
         "node_packages": list(NODE_PACKAGES) if settings["deploy_npm_dir"] else [],
         # A repository on the host itself (a path or a file:// URL), which the preflight looks for there.
-        "local_repo": _local_repo(str(settings["deploy_repo"])),
+        "local_repo": local_repository(str(settings["deploy_repo"])),
         # Which ref of which repository: the key of the commit resolved once per run.
         "ref_key": "{0} {1}".format(settings["deploy_repo"], settings["deploy_version"]),
         # What a deploy record and the summary name for the ref.
@@ -93,12 +94,6 @@ def layout(settings):
     names["drift_paths"] = _drift_paths(settings, names)
     names["deploy_args"] = _deploy_args(settings, names)
     return names
-
-
-def _local_repo(repo):
-    if repo.startswith("/") or repo.startswith("file://"):
-        return re.sub("^file://", "", repo)
-    return ""
 
 
 def _snapshot(settings, names):

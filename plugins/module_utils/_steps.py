@@ -36,7 +36,8 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import ad
 from ansible_collections.stagecraft.webapp.plugins.module_utils._once import OnceHooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry, read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
-    GitAuth, GitMirror, chown_tree, create_release, find_release, read_marker, release_id as make_release_id, shared_links, utc_timestamp)
+    GitAuth, GitMirror, chown_tree, create_release, find_release, not_a_local_repository, read_marker, release_id as make_release_id, shared_links,
+    utc_timestamp)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, prune, prune_plan, rollback_target
 
 Call = collections.namedtuple("Call", ["params", "check_mode", "run_command"])
@@ -601,6 +602,9 @@ class Deploy:
         # In check mode on a new host the deploy role has not installed git yet.
         git_missing = fetches and not self.call.check_mode and shutil.which("git") is None
         missing = ["git is not installed (the deploy role installs it)"] if git_missing else []
+        # The deploy role's preflight reads this only where other tasks change the host before this module.
+        not_a_repository = not_a_local_repository(params["repo"]) if fetches else ""
+        missing += ["repo " + not_a_repository] if not_a_repository else []
         # In check mode on a new host the gunicorn role has not written its record yet.
         if not self.call.check_mode and not os.path.isfile(record):
             missing.append("{0} does not exist (run the gunicorn role of this app and environment first)".format(record))

@@ -23,8 +23,9 @@ description:
   - With O(phase=build) it stops after the build and keeps the lock, so that the play can take the host out of its load
     balancers; O(phase=activate) with the same O(holder_id) does the rest.
   - Before it takes the lock it checks what the deploy role and the gunicorn role prepare (git unless nothing is fetched,
-    the service record unless in check mode, the O(ssh_key) and O(known_hosts) files when given). Anything missing fails
-    the task with step C(check), naming each, before anything changes or is recorded.
+    the service record unless in check mode, the O(ssh_key) and O(known_hosts) files when given) and that a O(repo) on the
+    host itself is a git repository. Anything missing fails the task with step C(check), naming each, before anything
+    changes or is recorded.
   - A failing step is recorded (C(failed), or C(rolled_back) when the previous release serves again), the lock is given
     back, and the task fails naming the step. A lock held by another deploy fails the task before anything happens, unless
     that deploy's process is gone; then the lock is taken over with a warning and that deploy recorded as C(interrupted)

@@ -406,6 +406,8 @@ def test_the_legitimate_change_alone_would_change_the_host(stack):
     ("prod", DEPLOY, {"deploy_repo": "https://deployer:canary-password@git.example.com/shop.git"}, "deploy_repo carries credentials in its URL"),
     ("prod", DEPLOY, {"deploy_repo": "file:///etc"}, "deploy_repo file:///etc is not a git repository on the host"),
     ("prod", "../../playbooks/prod.yml", {"deploy_repo": "/etc"}, "deploy_repo /etc is not a git repository on the host"),
+    # The per-push path leaves the preflight's read out: the deploy module refuses before it changes anything.
+    ("prod", "../../playbooks/release.yml", {"deploy_repo": "/etc"}, "repo /etc is not a git repository on the host"),
     ("prod", DEPLOY, {"ufw_rules": [{"port": 70000}]}, 'ufw_rules[0].port 70000 is not a port (1-65535) or a range "LOW:HIGH"'),
     ("prod", DEPLOY, {"nginx_locations": [{"path": "/files/", "type": "static", "dir": "../../../../../etc"}]},
      'nginx_locations[0].dir "../../../../../etc" climbs with ".."'),
@@ -413,7 +415,8 @@ def test_the_legitimate_change_alone_would_change_the_host(stack):
     ("dev", DEPLOY, {"gunicorn_workers": 0}, "gunicorn_workers must be at least 1 (got 0)"),
 ], ids=["prod-selfsigned", "prod-plain-http", "prod-debug", "prod-dev-branch", "prod-public-app-port", "prod-no-socket-activation", "dev-open",
         "wrong-playbook", "bad-role-variable", "balanced-maintenance", "media-without-gunicorn-media",
-        "deploy-keep-none", "deploy-repo-password", "deploy-repo-file-url", "deploy-repo-path-prod-playbook", "ufw-bad-port",
+        "deploy-keep-none", "deploy-repo-password", "deploy-repo-file-url", "deploy-repo-path-prod-playbook", "deploy-repo-path-per-push",
+        "ufw-bad-port",
         "nginx-location-climbs", "cloudflared-bad-token", "gunicorn-no-workers"])
 def test_bad_input_with_a_legitimate_change_is_refused_before_anything_changes(stack, environment, playbook, extra_vars, message):
     stack.check_output("touch /run/bad-input-marker")

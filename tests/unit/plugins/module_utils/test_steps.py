@@ -22,7 +22,7 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils import _snapshot
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import add_mark, make_mark
-from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER, not_a_local_repository
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
     APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, RELEASE_SPEC, SNAPSHOT_SPEC, Call, deploy, lock, prune_releases, restore_snapshot, serving_now)
@@ -173,6 +173,23 @@ def test_a_host_not_ready_is_refused_before_the_lock(params, base, origin_withou
     # In check mode a new host has no record yet: what would be deployed is still answered.
     monkeypatch.setenv("PATH", with_git)
     assert run(dict(params, service_record=not_ready["service_record"]), check_mode=True)["changed"]
+
+
+@pytest.mark.parametrize("repo", ["{tmp}/etc", "file://{tmp}/etc"])
+def test_a_repository_on_the_host_that_is_none_is_refused_before_the_lock(params, base, tmp_path, repo):
+    (tmp_path / "etc").mkdir()
+    url = repo.format(tmp=tmp_path)
+    for check_mode in (True, False):
+        with pytest.raises(DeployError) as refused:
+            run(dict(params, repo=url), check_mode=check_mode)
+        assert str(refused.value) == ("this host is not ready to deploy: repo {0} is not a git repository on the host (it has neither HEAD nor .git): "
+                                      "a path or file:// URL names a repository on the host itself".format(url))
+        assert refused.value.details == {"step": "check", "recorded": False}
+        assert os.listdir(base) == [] and records(base) == []
+    # A work tree (.git) or a bare repository (HEAD) is one.
+    (tmp_path / "etc" / ".git").mkdir()
+    assert not_a_local_repository(url) == ""
+    assert not_a_local_repository("https://git.example.com/shop.git") == "" and not_a_local_repository("git@example.com:shop.git") == ""
 
 
 def run_module(name, args, tmp_path):

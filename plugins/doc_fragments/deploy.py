@@ -40,6 +40,19 @@ attributes:
 """
 
     # The options of each step, shared by its own module and the module deploy, which runs them all.
+    # The option the stack's first read of the host (host_records, host_facts) shares.
+    HOST_READ = r"""
+options:
+  repositories:
+    description:
+      - Repositories the deploy step names (C(deploy_repo)); each that is a path or C(file://) URL on the host itself and no
+        git repository (neither C(HEAD) nor C(.git)) is named in C(repository_problems). Others are not looked at.
+      - So that the stack's one read before any role changes the host answers the deploy step's preflight too.
+    type: list
+    elements: str
+    default: []
+"""
+
     RELEASE = r"""
 options:
   repo:

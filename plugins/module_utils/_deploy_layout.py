@@ -21,7 +21,7 @@ import re
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._files import json_content, module_utils_source
 from ansible_collections.stagecraft.webapp.plugins.module_utils._instance import instance_name
-from ansible_collections.stagecraft.webapp.plugins.module_utils._release import local_repository
+from ansible_collections.stagecraft.webapp.plugins.module_utils._repository import local_repository
 from ansible_collections.stagecraft.webapp.plugins.module_utils._rules import as_bool, as_int
 
 PACKAGES = ["git", "python3-venv"]

@@ -53,21 +53,6 @@ TAR = CommandLine("tar", {"extract": as_flag("-x"), "file": as_option("-f"), "di
 REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 
 
-def local_repository(url):
-    """The path of a repository on the host itself (a path or a file:// URL), "" for one git reaches over the network."""
-    if url.startswith("/") or url.startswith("file://"):
-        return re.sub("^file://", "", url)
-    return ""
-
-
-def not_a_local_repository(url):
-    """Why `url` names no git repository on the host (neither HEAD, bare, nor .git, a work tree), or "" when it does or is remote."""
-    path = local_repository(url)
-    if not path or any(os.path.lexists(os.path.join(path, name)) for name in ("HEAD", ".git")):
-        return ""
-    return "{0} is not a git repository on the host (it has neither HEAD nor .git): a path or file:// URL names a repository on the host itself".format(url)
-
-
 def utc_timestamp(timestamp):
     """A timezone-aware UTC datetime from a datetime, epoch seconds or an ISO 8601 / yyyymmddTHHMMSSZ string."""
     if isinstance(timestamp, datetime.datetime):

@@ -242,6 +242,8 @@ def layout(settings, own):
         # The per-push path (playbooks/release.yml) checks the deploy step only.
         "roles_to_check": roles_to_check,
         "host_read": host_read(roles_to_check),
+        # The deploy step's repository, where it may be on the host itself: that read asks whether it is one.
+        "host_repositories": [settings["deploy_repo"]] if "deploy" in roles_to_check and settings["deploy_repo"] else [],
         "base": "{0}/{1}/{2}".format(str(settings["deploy_root"]).rstrip("/"), own["stack_app"], env),
         "origin": origin,
         "health_url": origin + settings["deploy_health_path"],

@@ -36,9 +36,9 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import ad
 from ansible_collections.stagecraft.webapp.plugins.module_utils._once import OnceHooks
 from ansible_collections.stagecraft.webapp.plugins.module_utils._record import append, make_entry, read_last
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import (
-    GitAuth, GitMirror, chown_tree, create_release, find_release, not_a_local_repository, read_marker, release_id as make_release_id, shared_links,
-    utc_timestamp)
+    GitAuth, GitMirror, chown_tree, create_release, find_release, read_marker, release_id as make_release_id, shared_links, utc_timestamp)
 from ansible_collections.stagecraft.webapp.plugins.module_utils._releases import current_release, list_releases, prune, prune_plan, rollback_target
+from ansible_collections.stagecraft.webapp.plugins.module_utils._repository import not_a_local_repository
 
 Call = collections.namedtuple("Call", ["params", "check_mode", "run_command"])
 

@@ -17,8 +17,8 @@ description:
   - The facts come from the same code as M(ansible.builtin.setup)'s C(hardware) and C(systemd) subsets. That code
     doubles the module's payload, so the per-push path reads the records with M(stagecraft.webapp.host_records).
 author: Stagecraft maintainers (@stagecraft)
-options: {}
 extends_documentation_fragment:
+  - stagecraft.webapp.deploy.host_read
   - stagecraft.webapp.deploy.no_diff_attributes
 """
 
@@ -33,6 +33,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+repository_problems:
+  description: As M(stagecraft.webapp.host_records) returns them.
+  returned: always
+  type: list
+  elements: str
 records:
   description: As M(stagecraft.webapp.host_records) returns them.
   returned: always
@@ -53,6 +58,7 @@ from ansible.module_utils.facts.system.systemd import SystemdFactCollector
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._host_records import read_records
+from ansible_collections.stagecraft.webapp.plugins.module_utils._repository import repository_problems
 
 
 def host_facts(module):
@@ -64,11 +70,12 @@ def host_facts(module):
 
 
 def run(module):
-    return dict(records=read_records(), ansible_facts=host_facts(module), changed=False)
+    return dict(records=read_records(), repository_problems=repository_problems(module.params["repositories"]), ansible_facts=host_facts(module),
+                changed=False)
 
 
 def main():
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(repositories=dict(type="list", elements="str", default=[])), supports_check_mode=True)
     run_module(module, run)
 
 

@@ -19,8 +19,8 @@ description:
   - M(stagecraft.webapp.host_facts) reads the same and the facts the gunicorn role's defaults need; this module
     stays small (no fact collectors in its payload) for the per-push path.
 author: Stagecraft maintainers (@stagecraft)
-options: {}
 extends_documentation_fragment:
+  - stagecraft.webapp.deploy.host_read
   - stagecraft.webapp.deploy.no_diff_attributes
 """
 
@@ -35,6 +35,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+repository_problems:
+  description: For each of O(repositories) on the host that is no git repository, why (it names the repository).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/srv/git/shop.git is not a git repository on the host (it has neither HEAD nor .git): a path or file:// URL names a repository on the host itself"]
 records:
   description:
     - The records by role (C(gunicorn), C(nginx), C(cloudflared)), each a list sorted by path; every record is the
@@ -48,14 +54,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import run_module
 from ansible_collections.stagecraft.webapp.plugins.module_utils._host_records import read_records
+from ansible_collections.stagecraft.webapp.plugins.module_utils._repository import repository_problems
 
 
 def run(module):
-    return dict(records=read_records(), changed=False)
+    return dict(records=read_records(), repository_problems=repository_problems(module.params["repositories"]), changed=False)
 
 
 def main():
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(repositories=dict(type="list", elements="str", default=[])), supports_check_mode=True)
     run_module(module, run)
 
 

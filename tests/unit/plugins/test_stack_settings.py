@@ -233,6 +233,9 @@ def test_the_roles_composed_in_the_order_they_run(env, changes, roles):
     assert layout(env, stack_release_only=True, **changes)["roles_to_check"] == ["deploy"]
     # The whole composition reads the records and gunicorn's facts once; the per-push path reads nothing for its check.
     assert (found["host_read"], layout(env, stack_release_only=True, **changes)["host_read"]) == ("facts", "")
+    # That read asks whether the deploy step's repository on the host is one (deploy_repo has no default).
+    assert found["host_repositories"] == []
+    assert layout(env, deploy_repo="/srv/git/shop.git", **changes)["host_repositories"] == ["/srv/git/shop.git"]
 
 
 def test_the_host_is_read_for_the_roles_whose_preflight_reads_the_records():

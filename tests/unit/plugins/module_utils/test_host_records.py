@@ -73,3 +73,18 @@ def test_host_records_sends_no_fact_collectors_to_the_host(module_on_localhost, 
             sent[module] = archive.namelist()
     assert not [name for name in sent["host_records"] if "/module_utils/facts/" in name]
     assert [name for name in sent["host_facts"] if name.endswith("module_utils/facts/hardware/linux.py")]
+
+
+@pytest.mark.parametrize("module", ["stagecraft.webapp.host_records", "stagecraft.webapp.host_facts"])
+def test_the_read_names_each_repository_on_the_host_that_is_none(module_on_localhost, tmp_path, module):
+    """The stack's first read answers the deploy step's preflight: deploy_repo on the host must be a git repository."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "bare.git").mkdir()
+    (tmp_path / "bare.git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (tmp_path / "tree" / ".git").mkdir(parents=True)
+    asked = [str(tmp_path / "etc"), "file://" + str(tmp_path / "bare.git"), str(tmp_path / "tree"), "https://git.example.com/shop.git"]
+    found = run_on_localhost(module_on_localhost, module, "repositories=" + ",".join(asked))
+    assert found["repository_problems"] == [
+        "{0} is not a git repository on the host (it has neither HEAD nor .git): a path or file:// URL names a repository on the host itself"
+        .format(tmp_path / "etc")]
+    assert run_on_localhost(module_on_localhost, module)["repository_problems"] == []

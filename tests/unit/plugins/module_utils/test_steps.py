@@ -22,8 +22,9 @@ from ansible_collections.stagecraft.webapp.plugins.module_utils import _snapshot
 from ansible_collections.stagecraft.webapp.plugins.module_utils._commands import subprocess_run_command
 from ansible_collections.stagecraft.webapp.plugins.module_utils._errors import DeployError
 from ansible_collections.stagecraft.webapp.plugins.module_utils._marks import add_mark, make_mark
-from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER, not_a_local_repository
+from ansible_collections.stagecraft.webapp.plugins.module_utils._release import MARKER
 from ansible_collections.stagecraft.webapp.plugins.module_utils._release import set_state
+from ansible_collections.stagecraft.webapp.plugins.module_utils._repository import not_a_local_repository
 from ansible_collections.stagecraft.webapp.plugins.module_utils._steps import (
     APP_SPEC, BUILD_SPEC, HEALTH_SPEC, ONCE_SPEC, RELEASE_SPEC, SNAPSHOT_SPEC, Call, deploy, lock, prune_releases, restore_snapshot, serving_now)
 

@@ -40,7 +40,7 @@ RETURN = r"""
 _value:
   description:
     - C(composition), C(instance) (<app>-<env>), C(composed_roles) (in the order they run), C(roles_to_check),
-      C(host_read) (what the check reads on the host for their preflight: C(facts), C(records), or nothing), C(base)
+      C(host_read) (what the check reads on the host for their preflight, C(facts), C(records) or nothing), C(base)
       (the environment directory), C(origin), C(health_url), C(connect_address) (where the report connects), C(url) and
       C(heading) (what the report shows), C(watchdog_state) (its state file in prod, else empty) and C(checked) (what
       P(stagecraft.webapp.stack_problems#filter) reads).

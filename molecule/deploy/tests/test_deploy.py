@@ -46,7 +46,6 @@ PLAYBOOK = "../../playbooks/deploy.yml"
 # and molecule's idempotence step proved that a second full run changes nothing.
 DEPLOY_ONLY = ("--tags", "deploy")
 # What a pipeline runs per push on a prepared host: the deploy role's release part alone.
-# What a pipeline runs per push: the deploy step alone.
 RELEASE_PLAYBOOK = "../../playbooks/release.yml"
 LOOP = (Path(__file__).resolve().parents[2] / "shared" / "request_loop.py").read_text()
 MAINTENANCE_PAGE = "/var/lib/stagecraft/app-prod/maintenance.html"
@@ -951,6 +950,19 @@ def test_an_uploaded_page_is_not_served_as_a_page_of_the_site(inventory_name, me
 
 def test_nginx_cannot_read_the_apps_secrets_or_database(inventory_name, media_uploads):
     assert media_uploads[0][inventory_name]["www_data_reads"] == {"/etc/stagecraft/django-prod/env": False, f"{DJANGO}/shared/data/db.sqlite3": False}
+
+
+@pytest.fixture(scope="session")
+def django_repo_missing(all_hosts, media_uploads):
+    """The deploy role alone (django.yml, no composition read the host first) pointed at a path on the host that holds no repository."""
+    return redeploy_django(all_hosts, deploy_repo="/srv/git/../git/no-such.git")
+
+
+def test_the_role_alone_refuses_a_path_that_is_no_repository_before_anything_changes(inventory_name, django_repo_missing, media_uploads):
+    output, recap, current = django_repo_missing
+    assert recap[inventory_name]["failed"] == 1
+    assert "deploy_repo /srv/git/../git/no-such.git is not a git repository on the host" in output
+    assert current[inventory_name] == media_uploads[3][2][inventory_name]
 
 
 # The gunicorns apps pin: the oldest supported and the last before the control socket under traffic

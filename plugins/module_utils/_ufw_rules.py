@@ -129,6 +129,10 @@ def firewall_rules(settings):
     return [_with_tuples(rule, _families(settings)) for rule in _ssh_rules(settings) + _web_rules(settings) + _extra_rules(settings)]
 
 
+# ufw's settings in /etc/default/ufw and /etc/ufw/ufw.conf, KEY=value or KEY="value".
+SETTING = re.compile(r'^([A-Z0-9_]+)="?([^"]*)"?$')
+
+
 def current_rules(lines):
     """The rules in ufw's files, from their "### tuple ###" lines (IPv4's, then IPv6's: numbered
     as `ufw status numbered` numbers them), each line "### tuple ### ACTION PROTO DPORT DST SPORT
@@ -141,6 +145,31 @@ def current_rules(lines):
                       "family": "ipv6" if ":" in fields[3] else "ipv4", "tuple": " ".join(fields[1:7]), "written": " ".join(fields),
                       "ours": any(field.startswith(ours) for field in fields)})
     return rules
+
+
+def host_state(reads):
+    """ufw on the host as the latest of the role's reads found it (tasks/install.yml, rules.yml): `reads` are
+    their registered results in order, skipped ones without stdout. Each read prints sections, each after a
+    line "@@NAME": package (dpkg's status of ufw), status (`ufw status`), settings (KEY=value lines of ufw's
+    two settings files) and rules ("### tuple ###" lines of its rules files, IPv4's first).
+
+    Returns {"installed", "active", "settings": {KEY: value}, "rules": current_rules() of them}. The files,
+    not `ufw status`, say the policies: it shows "disabled (routed)" whenever the kernel does not forward.
+    """
+    stdout = [read["stdout"] for read in reads if "stdout" in read][-1]
+    sections = {}
+    for line in filter(None, stdout.splitlines()):
+        if line.startswith("@@"):
+            sections[line[2:]] = current = []
+        else:
+            current.append(line)
+    settings = [SETTING.match(line) for line in sections["settings"]]
+    return {
+        "installed": "install ok installed" in sections["package"],
+        "active": "Status: active" in sections["status"],
+        "settings": dict(match.groups() for match in settings if match),
+        "rules": current_rules(sections["rules"]),
+    }
 
 
 def _address_problem(where, source, ipv6):

@@ -4,6 +4,7 @@ and the rules read back from ufw's files."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,13 +16,13 @@ COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.stagecraft.webapp.plugins.filter.ufw_current_rules import FilterModule as CurrentFilter  # noqa: E402
+from ansible_collections.stagecraft.webapp.plugins.filter.ufw_host_state import FilterModule as StateFilter  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.ufw_problems import FilterModule as ProblemsFilter  # noqa: E402
 from ansible_collections.stagecraft.webapp.plugins.filter.ufw_rules import FilterModule as RulesFilter  # noqa: E402
 
 problems = ProblemsFilter().filters()["ufw_problems"]
 firewall_rules = RulesFilter().filters()["ufw_rules"]
-current_rules = CurrentFilter().filters()["ufw_current_rules"]
+host_state = StateFilter().filters()["ufw_host_state"]
 SSHD_22 = {"rc": 0, "stdout": "port 22\n", "stderr": ""}
 SHOP = {"instance": "shop-prod", "listen": "tcp", "port": 8000, "socket": None}
 SHOP_SITE = {"instance": "shop-prod", "server_names": ["shop.test"], "ports": [80, 443]}
@@ -179,6 +180,16 @@ def test_the_ssh_rules_follow_the_host_s_ports():
     assert [(each["port"], each["from"]) for each in made] == [("22", "10.0.0.0/8"), ("2200", "10.0.0.0/8")]
 
 
+def read(package="install ok installed", status=("Status: active",), settings=(), rules=()):
+    """A registered result of the role's read (vars/main.yml's _ufw_read_script) that found these."""
+    sections = {"package": [package] if package else [], "status": list(status), "settings": list(settings), "rules": list(rules)}
+    return {"rc": 0, "stdout": "\n".join("@@{0}\n{1}".format(name, "".join(line + "\n" for line in lines)) for name, lines in sections.items())}
+
+
+def current_rules(lines):
+    return host_state([read(rules=lines)])["rules"]
+
+
 def test_the_rules_in_ufw_s_files_are_read_back():
     lines = [
         "### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment={0}".format(SSH),
@@ -199,8 +210,31 @@ def test_the_rules_in_ufw_s_files_are_read_back():
     ]
     # What the role makes is what it reads back: a second run calls ufw for none of its rules.
     made = firewall_rules(settings(ufw_profile="public", ufw_web_sources=[]))
-    read = current_rules(["### tuple ### " + written for each in made for written in each["written"]])
-    assert all(each["ours"] for each in read) and [each["written"] for each in read] == [w for each in made for w in each["written"]]
+    read_back = current_rules(["### tuple ### " + written for each in made for written in each["written"]])
+    assert all(each["ours"] for each in read_back) and [each["written"] for each in read_back] == [w for each in made for w in each["written"]]
+
+
+def test_the_latest_read_that_ran_says_whether_ufw_is_installed_active_and_how_it_is_set():
+    before = read(package="", status=(), settings=())
+    installed = read(status=("Status: inactive",), settings=("IPV6=yes", 'DEFAULT_INPUT_POLICY="DROP"', "ENABLED=no", "LOGLEVEL=low"))
+    assert host_state([before]) == {"installed": False, "active": False, "settings": {}, "rules": []}
+    # A skipped read (no stdout) is passed over: the install's read stands.
+    assert host_state([before, installed, {"skipped": True}]) == {
+        "installed": True, "active": False, "settings": {"IPV6": "yes", "DEFAULT_INPUT_POLICY": "DROP", "ENABLED": "no", "LOGLEVEL": "low"}, "rules": []}
+    assert host_state([installed, read(status=("Status: active", "", "To  Action  From"))])["active"] is True
+    assert host_state([read(package="deinstall ok config-files")])["installed"] is False
+
+
+def test_the_roles_read_command_prints_the_sections_its_filter_reads(tmp_path):
+    """The read as the role runs it, here on the controller: whatever of ufw this machine lacks prints nothing."""
+    role_vars = yaml.safe_load((COLLECTIONS.parent / "roles" / "ufw" / "vars" / "main.yml").read_text())
+    rules = tmp_path / "user.rules"
+    rules.write_text("*filter\n### tuple ### allow tcp 8080 0.0.0.0/0 any 10.0.0.0/8 in\n-A ufw-user-input -p tcp --dport 8080 -j ACCEPT\n")
+    ran = subprocess.run(["/bin/sh", "-c", role_vars["_ufw_read_script"], "sh", str(rules), str(tmp_path / "user6.rules")],
+                         capture_output=True, text=True, check=True)
+    state = host_state([{"stdout": ran.stdout}])
+    assert [each["tuple"] for each in state["rules"]] == ["tcp 8080 0.0.0.0/0 any 10.0.0.0/8 in"]
+    assert ran.stdout.startswith("@@package\n") and ran.stderr == ""
 
 
 def test_the_role_hands_over_every_setting_the_rules_read():

@@ -147,14 +147,15 @@ def current_rules(lines):
     return rules
 
 
-def host_state(reads):
+def host_state(reads, wanted_settings):
     """ufw on the host as the latest of the role's reads found it (tasks/install.yml, rules.yml): `reads` are
     their registered results in order, skipped ones without stdout. Each read prints sections, each after a
     line "@@NAME": package (dpkg's status of ufw), status (`ufw status`), settings (KEY=value lines of ufw's
     two settings files) and rules ("### tuple ###" lines of its rules files, IPv4's first).
 
-    Returns {"installed", "active", "settings": {KEY: value}, "rules": current_rules() of them}. The files,
-    not `ufw status`, say the policies: it shows "disabled (routed)" whenever the kernel does not forward.
+    Returns {"installed", "active", "settings": {KEY: value}, "differ": the keys of `wanted_settings` ({KEY:
+    value}) whose value differs or is missing, in its order, "rules": current_rules() of them}. The files, not
+    `ufw status`, say the policies: it shows "disabled (routed)" whenever the kernel does not forward.
     """
     stdout = [read["stdout"] for read in reads if "stdout" in read][-1]
     sections = {}
@@ -163,11 +164,12 @@ def host_state(reads):
             sections[line[2:]] = current = []
         else:
             current.append(line)
-    settings = [SETTING.match(line) for line in sections["settings"]]
+    settings = dict(match.groups() for match in map(SETTING.match, sections["settings"]) if match)
     return {
         "installed": "install ok installed" in sections["package"],
         "active": "Status: active" in sections["status"],
-        "settings": dict(match.groups() for match in settings if match),
+        "settings": settings,
+        "differ": [key for key, value in wanted_settings.items() if settings.get(key) != value],
         "rules": current_rules(sections["rules"]),
     }
 

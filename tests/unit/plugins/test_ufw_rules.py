@@ -187,7 +187,7 @@ def read(package="install ok installed", status=("Status: active",), settings=()
 
 
 def current_rules(lines):
-    return host_state([read(rules=lines)])["rules"]
+    return host_state([read(rules=lines)], {})["rules"]
 
 
 def test_the_rules_in_ufw_s_files_are_read_back():
@@ -215,14 +215,16 @@ def test_the_rules_in_ufw_s_files_are_read_back():
 
 
 def test_the_latest_read_that_ran_says_whether_ufw_is_installed_active_and_how_it_is_set():
+    wanted = {"IPV6": "yes", "DEFAULT_INPUT_POLICY": "DROP", "LOGLEVEL": "low", "ENABLED": "yes"}
     before = read(package="", status=(), settings=())
     installed = read(status=("Status: inactive",), settings=("IPV6=yes", 'DEFAULT_INPUT_POLICY="DROP"', "ENABLED=no", "LOGLEVEL=low"))
-    assert host_state([before]) == {"installed": False, "active": False, "settings": {}, "rules": []}
+    assert host_state([before], wanted) == {"installed": False, "active": False, "settings": {}, "differ": list(wanted), "rules": []}
     # A skipped read (no stdout) is passed over: the install's read stands.
-    assert host_state([before, installed, {"skipped": True}]) == {
-        "installed": True, "active": False, "settings": {"IPV6": "yes", "DEFAULT_INPUT_POLICY": "DROP", "ENABLED": "no", "LOGLEVEL": "low"}, "rules": []}
-    assert host_state([installed, read(status=("Status: active", "", "To  Action  From"))])["active"] is True
-    assert host_state([read(package="deinstall ok config-files")])["installed"] is False
+    assert host_state([before, installed, {"skipped": True}], wanted) == {
+        "installed": True, "active": False, "settings": {"IPV6": "yes", "DEFAULT_INPUT_POLICY": "DROP", "ENABLED": "no", "LOGLEVEL": "low"},
+        "differ": ["ENABLED"], "rules": []}
+    assert host_state([installed, read(status=("Status: active", "", "To  Action  From"))], wanted)["active"] is True
+    assert host_state([read(package="deinstall ok config-files")], wanted)["installed"] is False
 
 
 def test_the_roles_read_command_prints_the_sections_its_filter_reads(tmp_path):
@@ -232,7 +234,7 @@ def test_the_roles_read_command_prints_the_sections_its_filter_reads(tmp_path):
     rules.write_text("*filter\n### tuple ### allow tcp 8080 0.0.0.0/0 any 10.0.0.0/8 in\n-A ufw-user-input -p tcp --dport 8080 -j ACCEPT\n")
     ran = subprocess.run(["/bin/sh", "-c", role_vars["_ufw_read_script"], "sh", str(rules), str(tmp_path / "user6.rules")],
                          capture_output=True, text=True, check=True)
-    state = host_state([{"stdout": ran.stdout}])
+    state = host_state([{"stdout": ran.stdout}], {})
     assert [each["tuple"] for each in state["rules"]] == ["tcp 8080 0.0.0.0/0 any 10.0.0.0/8 in"]
     assert ran.stdout.startswith("@@package\n") and ran.stderr == ""
 

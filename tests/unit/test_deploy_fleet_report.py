@@ -1,6 +1,6 @@
 """The pure parts of benchmarks/deploy_fleet.py: CPU accounting, the growth per host, the
-connection settings' ratio, the tables, the options and its own docs section beside the other
-benchmarks'."""
+connection settings' ratio, issue 22's target, the tables, the options and its own docs section
+beside the other benchmarks'."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def timed(seconds: float, hosts: int, changed: int = 0, load: tuple[float, float
     controller, on_hosts = cpu or (seconds / 3, seconds / 6)
     return {"seconds": seconds, "rc": 0, "loadavg_before": [load[0], 0.0, 0.0], "loadavg_after": [load[1], 0.0, 0.0],
             "cpu": {"controller_s": controller, "hosts_s": on_hosts, "deploy_s": controller + on_hosts, "others_s": 0.0, "others_share": others},
-            "recap": {f"h{index}": {"ok": 100, "changed": changed, "failed": 0} for index in range(hosts)}}
+            "recap": {f"h{index}": {"ok": 100, "changed": changed, "failed": 0, "skipped": 20} for index in range(hosts)}}
 
 
 def results_of(times: dict[int, tuple[float, float | list[float]]], connection: dict[str, list[float]] | None = None) -> dict:
@@ -196,3 +196,29 @@ def test_partial_sizes_leave_the_real_results_and_docs_alone():
 def test_bad_options_are_refused(argv):
     with pytest.raises(SystemExit):
         fleet.parse_args(argv)
+
+
+def test_the_controller_cpu_target_is_judged_on_the_no_change_runs_least_squares():
+    # FULL's no-change controller CPU is a third of 28, 33, 43, 83 s: 2.7 CPU s per added host by least squares.
+    met = fleet.target_sentence(results_of(FULL))
+    assert met == ("Issue 22's target, the controller's CPU time per added host in a no-change run: 2.7 CPU s (least squares, as "
+                   "above), target at most 3 CPU s: **met**.")
+    missed = results_of({1: (40.0, 30.0), 2: (50.0, 60.0)})
+    target = fleet.controller_cpu_target(missed)
+    assert (target["per_added_host"], target["met"], target["tasks_per_host"]) == (pytest.approx(10.0), False, 120)
+    sentence = fleet.target_sentence(missed)
+    assert "10.0 CPU s (least squares, as above), target at most 3 CPU s: **missed** by 7.0 CPU s: an added host would have to " \
+        "cost the controller 70% less." in sentence
+    assert "each host lists 120 tasks" in sentence and "83 ms of the controller's CPU per task listed and host" in sentence
+    assert sentence.endswith("the target allows 36 tasks per host, or at 120 tasks 25 ms each.")
+    assert f"- {sentence}" in fleet.render_docs_section(missed) and sentence in fleet.render_console_table(missed)
+
+
+def test_the_target_is_the_results_own_and_needs_cpu_figures_and_two_sizes():
+    results = results_of(FULL)
+    results["targets"] = {"controller_cpu_per_added_host_max": 2.0}
+    assert "target at most 2 CPU s: **missed**" in fleet.target_sentence(results)
+    for run in fleet.every_run(results):
+        run["cpu"] = None
+    assert fleet.target_sentence(results).endswith(": not measured (no CPU figures, or one size only).")
+    assert fleet.target_sentence(results_of({1: (40.0, 28.0)})).endswith(": not measured (no CPU figures, or one size only).")

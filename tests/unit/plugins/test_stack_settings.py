@@ -241,7 +241,7 @@ def test_the_roles_composed_in_the_order_they_run(env, changes, roles):
 def test_the_host_is_read_for_the_roles_whose_preflight_reads_the_records():
     roles = COLLECTIONS.parent / "roles"
     reading = sorted(role.name for role in roles.iterdir()
-                     if any("stack_host_records" in path.read_text(encoding="utf-8") for path in role.glob("[tv]a*/*.yml")) and role.name != "stack")
+                     if any("stack_host.records" in path.read_text(encoding="utf-8") for path in role.glob("[tv]a*/*.yml")) and role.name != "stack")
     assert reading == sorted(ROLES_READING_RECORDS)
     assert [host_read(names) for names in (["nginx", "deploy"], ["ufw"], ["deploy", "watchdog"], ["gunicorn"])] == ["records", "records", "", "facts"]
 

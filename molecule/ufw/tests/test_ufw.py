@@ -88,6 +88,17 @@ def changed_at(output: str, task: str, item: str = "") -> int:
     return start + line.start()
 
 
+def ran_for(output: str, inventory_name: str) -> list[str]:
+    """The role's tasks that ran for the host in a run (an include that was taken counts), in order."""
+    ran = []
+    for section in re.split(r"^(?=TASK \[)", output, flags=re.MULTILINE):
+        task = re.match(r"TASK \[stagecraft\.webapp\.ufw : ([^\]]+)\]", section)
+        if task and re.search(rf"^((ok|changed): \[{re.escape(inventory_name)}\]|included: .* for .*\b{re.escape(inventory_name)}\b)",
+                              section, re.MULTILINE):
+            ran.append(task.group(1))
+    return ran
+
+
 # --- The converged firewall ------------------------------------------------------------------
 
 def test_firewall_is_active_with_logging_and_the_default_policies(host):
@@ -300,6 +311,9 @@ def test_switch_applies_and_second_run_changes_nothing(switched, inventory_name)
         assert recap[inventory_name]["changed"] > 0
     for run, recap in (switched["again"], switched["back_again"]):
         assert recap[inventory_name] == {"changed": 0, "unreachable": 0, "failed": 0}, run.stdout[-3000:]
+        # Finding the firewall as wanted, the role reads it once and calls nothing else for it (roles/ufw/README.md).
+        ran = ran_for(run.stdout, inventory_name)
+        assert ran[ran.index("Read ufw's package, whether the firewall is active, its settings and its rules") + 1:] == [], ran
 
 
 def test_switch_to_tunnel_closes_nginxs_ports_and_moves_ssh(switched):

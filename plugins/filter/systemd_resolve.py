@@ -6,17 +6,18 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: systemd_resolve
-short_description: The unit specs of stagecraft.webapp.systemd resolved into the files it renders
+short_description: The unit specs of stagecraft.webapp.systemd checked, and resolved into the files it renders
 version_added: 0.1.0
 author: Stagecraft maintainers
 description:
-  - Fills in each spec of C(systemd_units) with the role's defaults, merges the hardening profile, the overrides
-    and C(read_write_paths) into a service's [Service] section, and lists the files each unit renders (its unit
-    file and drop-ins), the drop-in directories and the drop-ins they should hold.
+  - Checks the specs as C(systemd_unit_problems) does. Where they are fine, fills in each spec of C(systemd_units)
+    with the role's defaults, merges the hardening profile, the overrides and C(read_write_paths) into a service's
+    [Service] section, and lists the files each unit renders (its unit file and drop-ins), the drop-in directories
+    and the drop-ins they should hold.
 positional: hardening_profile, unit_dir
 options:
   _input:
-    description: The unit specs (C(systemd_units)), checked by C(systemd_unit_problems) first.
+    description: The unit specs (C(systemd_units)).
     type: list
     elements: dict
     required: true
@@ -39,6 +40,8 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
+    - C(problems), one message per problem of the specs (as C(systemd_unit_problems)); where there is one, the
+      lists below are empty.
     - C(units), each with C(name), C(kind), C(order), C(template), C(present), C(enabled) (null when it cannot be enabled), C(state)
       (null for a template), C(restart_on_change), C(verify_allow_missing), C(section_order), C(sections), C(dropins) and C(files)
       (C(path), C(relative), C(unit), C(section_order) and C(sections) of the unit file and each drop-in); C(files) (those of the
@@ -46,11 +49,11 @@ _value:
   type: dict
 """
 
-from ansible_collections.stagecraft.webapp.plugins.module_utils._unit_specs import resolve_units
+from ansible_collections.stagecraft.webapp.plugins.module_utils._unit_specs import checked_units
 
 
 class FilterModule:
     """Filters of stagecraft.webapp."""
 
     def filters(self):
-        return {"systemd_resolve": resolve_units}
+        return {"systemd_resolve": checked_units}

@@ -283,6 +283,16 @@ def resolve_units(units, hardening_profile, unit_dir, header):
     }
 
 
+def checked_units(units, hardening_profile, unit_dir, header):
+    """resolve_units() of `units` with their unit_problems() as "problems"; with problems, nothing resolved (empty
+    lists): a spec the role cannot render cannot be resolved either. One pass over the specs, so that the role
+    templates them once."""
+    problems = unit_problems(units, hardening_profile)
+    if problems:
+        return {"problems": problems, "units": [], "files": [], "dropin_dirs": [], "dropin_files": []}
+    return dict(resolve_units(units, hardening_profile, unit_dir, header), problems=[])
+
+
 def _below(directory, paths):
     """The paths directly inside `directory`."""
     return [path for path in paths if posixpath.dirname(path) == directory]

@@ -67,6 +67,13 @@ def test_a_service_gets_the_hardening_under_its_own_settings_and_the_overrides_o
     assert listed["sections"]["Service"]["ReadWritePaths"] == ["/a", "/srv/b"]
 
 
+def test_specs_the_role_cannot_render_are_named_and_nothing_is_resolved_from_them():
+    assert resolve([WEB, SOCKET], PROFILE, DIR)["problems"] == []
+    bad = resolve([WEB, dict(SOCKET, name="web")], PROFILE, DIR)
+    assert bad["problems"] and all(problem.startswith("systemd_units[web]") for problem in bad["problems"]), bad["problems"]
+    assert (bad["units"], bad["files"], bad["dropin_dirs"], bad["dropin_files"]) == ([], [], [], [])
+
+
 def test_only_a_service_is_hardened_and_a_unit_without_hardening_keeps_its_own_settings():
     units = by_name(resolve([SOCKET, TEMPLATE, TIMER], PROFILE, DIR))
     assert units["web.socket"]["sections"] == SOCKET["sections"] and units["web.socket"]["order"] == 1
